@@ -1,0 +1,26 @@
+// Package builtins holds the Starlark builtins that guard scripts call: results
+// (ok, warn, fail, skip, worst, threshold), the system probes (disk, memory, …)
+// and, later, network, environment and secret builtins. One file per area.
+//
+// Builtins get everything they depend on from the Starlark thread (see
+// thread.go), never from package variables, so tests can run many scripts in
+// parallel with different contexts and clocks.
+package builtins
+
+import "go.starlark.net/starlark"
+
+// Predeclared returns the builtins every guard script sees, except check(),
+// which belongs to the runtime's registry.
+func Predeclared() starlark.StringDict {
+	return starlark.StringDict{
+		"ok":        starlark.NewBuiltin("ok", statusBuiltin(OK)),
+		"warn":      starlark.NewBuiltin("warn", statusBuiltin(Warn)),
+		"fail":      starlark.NewBuiltin("fail", statusBuiltin(Fail)),
+		"skip":      starlark.NewBuiltin("skip", statusBuiltin(Skip)),
+		"worst":     starlark.NewBuiltin("worst", worst),
+		"threshold": starlark.NewBuiltin("threshold", threshold),
+		"disk":      starlark.NewBuiltin("disk", disk),
+		"memory":    starlark.NewBuiltin("memory", memory),
+		"loadavg":   starlark.NewBuiltin("loadavg", loadavg),
+	}
+}

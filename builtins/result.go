@@ -1,0 +1,210 @@
+// This file holds check results: the Status scale, the Result value scripts
+// build with ok/warn/fail/skip, worst(), and the conversion of whatever a
+// check function returned into a Result.
+package builtins
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"go.starlark.net/starlark"
+)
+
+// Status is the outcome of one check.
+type Status int
+
+// The statuses, in no particular order; Severity orders them.
+const (
+	OK Status = iota
+	Warn
+	Fail
+	Unknown
+	Skip
+)
+
+var statusNames = [...]string{OK: "ok", Warn: "warn", Fail: "fail", Unknown: "unknown", Skip: "skip"}
+
+func (s Status) String() string { return statusNames[s] }
+
+// Severity ranks statuses for worst(): FAIL > UNKNOWN > WARN > OK > SKIP.
+func (s Status) Severity() int {
+	switch s {
+	case Skip:
+		return 0
+	case OK:
+		return 1
+	case Warn:
+		return 2
+	case Unknown:
+		return 3
+	default: // Fail
+		return 4
+	}
+}
+
+// Metric is one named number a check reports, with the unit and the
+// thresholds it was judged against when threshold() made it.
+type Metric struct {
+	Name  string
+	Value float64
+	Unit  string // "" when unknown
+	Warn  string // Nagios range, "" when none
+	Crit  string
+}
+
+// Result is a check's outcome as a Starlark value (.status, .message,
+// .metrics). It is immutable, so it is safe to share between threads.
+type Result struct {
+	Status  Status
+	Message string
+	Metrics []Metric // sorted by name
+}
+
+var _ starlark.HasAttrs = (*Result)(nil)
+
+func (r *Result) String() string {
+	if r.Message == "" {
+		return fmt.Sprintf("%s()", r.Status)
+	}
+	return fmt.Sprintf("%s(%q)", r.Status, r.Message)
+}
+func (r *Result) Type() string          { return "result" }
+func (r *Result) Freeze()               {}
+func (r *Result) Truth() starlark.Bool  { return r.Status == OK || r.Status == Skip }
+func (r *Result) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable type: result") }
+func (r *Result) AttrNames() []string   { return []string{"message", "metrics", "status"} }
+
+func (r *Result) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "status":
+		return starlark.String(r.Status.String()), nil
+	case "message":
+		return starlark.String(r.Message), nil
+	case "metrics":
+		d := starlark.NewDict(len(r.Metrics))
+		for _, m := range r.Metrics {
+			_ = d.SetKey(starlark.String(m.Name), starlark.Float(m.Value))
+		}
+		return d, nil
+	}
+	return nil, nil
+}
+
+// statusBuiltin makes ok(), warn(), fail() and skip().
+func statusBuiltin(status Status) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+	return func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var (
+			msg     string
+			metrics *starlark.Dict
+		)
+		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "msg?", &msg, "metrics?", &metrics); err != nil {
+			return nil, err
+		}
+		ms, err := unpackMetrics(b.Name(), metrics)
+		if err != nil {
+			return nil, err
+		}
+		return &Result{Status: status, Message: msg, Metrics: ms}, nil
+	}
+}
+
+func unpackMetrics(fn string, d *starlark.Dict) ([]Metric, error) {
+	if d == nil {
+		return nil, nil
+	}
+	ms := make([]Metric, 0, d.Len())
+	for _, item := range d.Items() {
+		name, ok := starlark.AsString(item[0])
+		if !ok || name == "" {
+			return nil, fmt.Errorf("%s: metrics keys must be non-empty strings, got %s", fn, item[0].String())
+		}
+		v, ok := toFloat(item[1])
+		if !ok {
+			return nil, fmt.Errorf("%s: metrics[%q] must be a number, got %s", fn, name, item[1].Type())
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("%s: metrics[%q] must be a finite number, got %v", fn, name, v)
+		}
+		ms = append(ms, Metric{Name: name, Value: v})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Name < ms[j].Name })
+	return ms, nil
+}
+
+// toFloat accepts a Starlark int or float.
+func toFloat(v starlark.Value) (float64, bool) {
+	switch v := v.(type) {
+	case starlark.Int:
+		f, _ := starlark.AsFloat(v)
+		return f, true
+	case starlark.Float:
+		return float64(v), true
+	}
+	return 0, false
+}
+
+// ToResult converts what a check function returned into a Result: a result
+// value as is, True/None as OK, False as FAIL. Anything else is UNKNOWN,
+// with a message that names what was returned.
+func ToResult(v starlark.Value) *Result {
+	switch v := v.(type) {
+	case *Result:
+		return v
+	case starlark.NoneType:
+		return &Result{Status: OK}
+	case starlark.Bool:
+		if v {
+			return &Result{Status: OK}
+		}
+		return &Result{Status: Fail, Message: "check returned False"}
+	}
+	s := v.String()
+	if len(s) > 60 {
+		s = s[:57] + "..."
+	}
+	return &Result{Status: Unknown, Message: fmt.Sprintf(
+		"check returned %s %s; return ok(), warn(), fail(), skip(), a bool or None", v.Type(), s)}
+}
+
+// worst(*results) returns the most severe result; the messages of all
+// results are joined in argument order, the metrics merged.
+// A single list or tuple argument is spread, so worst([a, b]) also works.
+func worst(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if len(kwargs) > 0 {
+		return nil, fmt.Errorf("%s: unexpected keyword argument %s", b.Name(), kwargs[0][0])
+	}
+	if len(args) == 1 {
+		if seq, ok := args[0].(starlark.Indexable); ok && args[0].Type() != "string" {
+			args = make(starlark.Tuple, seq.Len())
+			for i := range args {
+				args[i] = seq.Index(i)
+			}
+		}
+	}
+	if len(args) == 0 {
+		return nil, fmt.Errorf("%s: needs at least one result", b.Name())
+	}
+	out := &Result{Status: Skip}
+	var msgs []string
+	for i, a := range args {
+		r, ok := a.(*Result)
+		if !ok {
+			if _, isBool := a.(starlark.Bool); !isBool && a != starlark.None {
+				return nil, fmt.Errorf("%s: argument %d is a %s, want a result (ok(), warn(), …), a bool or None", b.Name(), i+1, a.Type())
+			}
+			r = ToResult(a)
+		}
+		if i == 0 || r.Status.Severity() > out.Status.Severity() {
+			out.Status = r.Status
+		}
+		if r.Message != "" {
+			msgs = append(msgs, r.Message)
+		}
+		out.Metrics = append(out.Metrics, r.Metrics...)
+	}
+	out.Message = strings.Join(msgs, "; ")
+	sort.SliceStable(out.Metrics, func(i, j int) bool { return out.Metrics[i].Name < out.Metrics[j].Name })
+	return out, nil
+}
