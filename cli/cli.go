@@ -1,0 +1,296 @@
+// Package cli is infra-guard's command line: it parses flags (and their
+// INFRA_GUARD_* environment variables), sets up logging and signals, and
+// drives the runtime. main only calls Main and exits with what it returns.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/peterbourgon/ff/v3"
+	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/infra-guard/infra-guard/report"
+	"github.com/infra-guard/infra-guard/runtime"
+)
+
+// Version is set at build time with -ldflags "-X …/cli.Version=v1.2.3";
+// otherwise it comes from the module's build info.
+var Version = ""
+
+// Env is what a run may see of its process environment.
+type Env struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	StdoutIsTTY    bool
+}
+
+// exitError carries the exit code of a command that ran.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// Main runs infra-guard with args (without the program name) and returns the
+// process exit code. SIGINT and SIGTERM cancel the run.
+func Main(args []string, env Env) int {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		select {
+		case sig := <-sigs:
+			cancel(fmt.Errorf("interrupted by %s", sigName(sig)))
+		case <-ctx.Done():
+		}
+	}()
+	return run(ctx, args, env)
+}
+
+func sigName(sig os.Signal) string {
+	if s, ok := sig.(syscall.Signal); ok {
+		switch s {
+		case syscall.SIGTERM:
+			return "SIGTERM"
+		case syscall.SIGINT:
+			return "SIGINT"
+		}
+	}
+	return sig.String()
+}
+
+func run(ctx context.Context, args []string, env Env) int {
+	app := newApp(env)
+	root := app.commands()
+	app.usageOf = root
+	err := root.Parse(args)
+	if err == nil {
+		err = root.Run(ctx)
+	}
+	var exit exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		return exit.code
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprintln(env.Stdout, ffcli.DefaultUsageFunc(app.usageOf))
+		return 0
+	}
+	// Anything else is bad input on the command line (unknown flag, bad
+	// value in a flag or an INFRA_GUARD_* variable): one line, then usage.
+	fmt.Fprintf(env.Stderr, "infra-guard: %v\n\n%s\n", err, ffcli.DefaultUsageFunc(app.usageOf))
+	return runtime.ExitUnknown
+}
+
+// app holds the parsed flags shared by the commands.
+type app struct {
+	env     Env
+	usageOf *ffcli.Command // the command whose usage to show on a usage error
+
+	timeout      time.Duration
+	checkTimeout time.Duration
+	concurrency  int
+	maxSteps     uint64
+	format       string
+	logFormat    string
+	logLevel     string
+	warnOK       bool
+}
+
+func newApp(env Env) *app {
+	if env.Getenv == nil {
+		env.Getenv = os.Getenv
+	}
+	return &app{env: env}
+}
+
+// The flag sets: each command registers the groups it uses.
+func (a *app) logFlags(fs *flag.FlagSet) {
+	fs.StringVar(&a.logFormat, "log-format", "text", "log format on stderr: text or json")
+	fs.StringVar(&a.logLevel, "log-level", "info", "least severe log level shown: debug, info, warn or error")
+	fs.Uint64Var(&a.maxSteps, "max-steps", runtime.DefaultMaxSteps, "Starlark steps allowed per check and for loading the script")
+}
+
+func (a *app) runFlags(fs *flag.FlagSet) {
+	a.logFlags(fs)
+	fs.DurationVar(&a.timeout, "timeout", 5*time.Minute, "deadline for the whole run; 0 for none")
+	fs.DurationVar(&a.checkTimeout, "check-timeout", runtime.DefaultCheckTimeout, "deadline for each check without its own timeout=")
+	fs.IntVar(&a.concurrency, "concurrency", runtime.DefaultConcurrency, "checks running at once")
+	fs.StringVar(&a.format, "format", "text", "report format on stdout: "+strings.Join(report.Names(), ", "))
+	fs.BoolVar(&a.warnOK, "warn-ok", false, "exit 0 when the worst result is a warning (for pipelines that gate on failures only)")
+}
+
+func (a *app) flagSet(name string, groups ...func(*flag.FlagSet)) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // run prints the error and usage once, itself
+	for _, g := range groups {
+		g(fs)
+	}
+	return fs
+}
+
+func (a *app) commands() *ffcli.Command {
+	runCmd := a.command(&ffcli.Command{
+		Name:       "run",
+		ShortUsage: "infra-guard run [flags] [SCRIPT]",
+		ShortHelp:  "run the checks of SCRIPT (default ./guard.star, else the built-in default guard)",
+		FlagSet:    a.flagSet("run", a.runFlags),
+		Exec:       a.execRun,
+	})
+	vetCmd := a.command(&ffcli.Command{
+		Name:       "vet",
+		ShortUsage: "infra-guard vet [flags] [SCRIPT]",
+		ShortHelp:  "report every syntax, name and load error of SCRIPT without running any check",
+		FlagSet:    a.flagSet("vet", a.logFlags),
+		Exec:       a.execVet,
+	})
+	listCmd := a.command(&ffcli.Command{
+		Name:       "list",
+		ShortUsage: "infra-guard list [flags] [SCRIPT]",
+		ShortHelp:  "list the checks SCRIPT registers, with their tags and timeouts",
+		FlagSet:    a.flagSet("list", a.logFlags),
+		Exec:       a.execList,
+	})
+	versionCmd := a.command(&ffcli.Command{
+		Name:       "version",
+		ShortUsage: "infra-guard version",
+		ShortHelp:  "print the version",
+		FlagSet:    a.flagSet("version"),
+		Exec: func(_ context.Context, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("version takes no arguments")
+			}
+			fmt.Fprintf(a.env.Stdout, "infra-guard %s\n", version())
+			return nil
+		},
+	})
+	return a.command(&ffcli.Command{
+		Name:       "infra-guard",
+		ShortUsage: "infra-guard [command] [flags] [SCRIPT]",
+		LongHelp: "Runs the health checks of a Starlark guard script and exits 0 (ok), 1 (warn),\n" +
+			"2 (fail) or 3 (unknown: the script or the command line is broken).\n" +
+			"With no command, runs SCRIPT as \"run\" does. Every flag can also be set as\n" +
+			"INFRA_GUARD_<FLAG>, e.g. INFRA_GUARD_CHECK_TIMEOUT=10s.",
+		FlagSet:     a.flagSet("infra-guard", a.runFlags),
+		Subcommands: []*ffcli.Command{runCmd, vetCmd, listCmd, versionCmd},
+		Exec: func(ctx context.Context, args []string) error {
+			if len(args) > 0 && !strings.HasSuffix(args[0], ".star") {
+				if _, err := os.Stat(args[0]); err != nil {
+					return fmt.Errorf("unknown command %q (commands: run, vet, list, version; a script path ends in .star)", args[0])
+				}
+			}
+			return a.execRun(ctx, args)
+		},
+	})
+}
+
+// command completes a command: INFRA_GUARD_* variables for its flags, its
+// usage shown on errors, and flags accepted after the script too.
+func (a *app) command(c *ffcli.Command) *ffcli.Command {
+	c.Options = []ff.Option{ff.WithEnvVarPrefix("INFRA_GUARD")}
+	c.UsageFunc = func(c *ffcli.Command) string {
+		a.usageOf = c
+		return ffcli.DefaultUsageFunc(c)
+	}
+	exec := c.Exec
+	c.Exec = func(ctx context.Context, args []string) error {
+		a.usageOf = c
+		args, err := reparse(c.FlagSet, args)
+		if err != nil {
+			return err
+		}
+		return exec(ctx, args)
+	}
+	return c
+}
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// logger builds the stderr logger from --log-format and --log-level.
+func (a *app) logger() (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
+		return nil, fmt.Errorf("invalid --log-level %q: want debug, info, warn or error", a.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch a.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(a.env.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(a.env.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("invalid --log-format %q: want text or json", a.logFormat)
+}
+
+func (a *app) options(logger *slog.Logger) runtime.Options {
+	return runtime.Options{
+		Timeout:      a.timeout,
+		CheckTimeout: a.checkTimeout,
+		Concurrency:  a.concurrency,
+		MaxSteps:     a.maxSteps,
+		Logger:       logger,
+	}
+}
+
+// script picks the script to run: the argument, else ./guard.star, else the
+// embedded default guard (src non-nil).
+func script(args []string, logger *slog.Logger) (path string, src []byte, err error) {
+	if len(args) > 1 {
+		return "", nil, fmt.Errorf("want at most one SCRIPT, got %d arguments: %s", len(args), strings.Join(args, " "))
+	}
+	if len(args) == 1 {
+		fi, err := os.Stat(args[0])
+		switch {
+		case err != nil:
+			return "", nil, fmt.Errorf("cannot read script: %v", unwrapPathError(err))
+		case fi.IsDir():
+			return "", nil, fmt.Errorf("script %s is a directory; name the .star file", args[0])
+		}
+		return args[0], nil, nil
+	}
+	if _, err := os.Stat("guard.star"); err == nil {
+		return "guard.star", nil, nil
+	}
+	logger.Info("no script given and no ./guard.star here: running the built-in default guard (root disk, inodes, memory, load)")
+	return runtime.DefaultScriptName, runtime.DefaultScript, nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %v", pe.Path, pe.Err)
+	}
+	return err
+}
+
+// reparse lets flags follow the script, as in "run guard.star --format json",
+// which the flag package alone would take as three arguments.
+func reparse(fs *flag.FlagSet, args []string) ([]string, error) {
+	if len(args) < 2 {
+		return args, nil
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return nil, err
+	}
+	return append([]string{args[0]}, fs.Args()...), nil
+}

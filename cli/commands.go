@@ -1,0 +1,125 @@
+// This file holds the commands: run, vet and list.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/infra-guard/infra-guard/report"
+	"github.com/infra-guard/infra-guard/runtime"
+)
+
+func (a *app) execRun(ctx context.Context, args []string) error {
+	logger, err := a.logger()
+	if err != nil {
+		return err
+	}
+	rep, err := report.New(a.format, report.Options{Color: a.color(), Version: version()})
+	if err != nil {
+		return fmt.Errorf("invalid --format: %v", err)
+	}
+	path, src, err := script(args, logger)
+	if err != nil {
+		return err
+	}
+	opts := a.options(logger)
+
+	var result *runtime.Report
+	g, err := runtime.Load(ctx, path, src, opts)
+	var loadErr *runtime.LoadError
+	switch {
+	case errors.As(err, &loadErr):
+		logger.Error("the script did not load; no check ran", "script", path, "errors", len(loadErr.Errors))
+		result = &runtime.Report{Script: path, Errors: loadErr.Errors}
+	case err != nil:
+		return err
+	case len(g.Checks) == 0:
+		result = &runtime.Report{Script: path, Errors: []string{
+			path + ": the script registers no checks; call check(\"name\", fn) for each thing to verify"}}
+	default:
+		result = g.Run(ctx)
+	}
+	if ctx.Err() != nil && result.Incomplete == "" {
+		result.Incomplete = context.Cause(ctx).Error()
+	}
+	if result.Incomplete != "" {
+		logger.Warn("run interrupted; the report is incomplete", "reason", result.Incomplete)
+	}
+	result.ExitCode = runtime.ExitCode(result, a.warnOK)
+	if err := rep.Report(a.env.Stdout, result); err != nil {
+		logger.Error("cannot write the report", "format", a.format, "error", err)
+		return exitError{runtime.ExitUnknown}
+	}
+	return exitError{result.ExitCode}
+}
+
+func (a *app) execVet(ctx context.Context, args []string) error {
+	logger, err := a.logger()
+	if err != nil {
+		return err
+	}
+	path, src, err := script(args, logger)
+	if err != nil {
+		return err
+	}
+	g, errs := runtime.Vet(ctx, path, src, a.options(logger))
+	for _, e := range errs {
+		fmt.Fprintln(a.env.Stdout, e)
+	}
+	if len(errs) > 0 {
+		return exitError{runtime.ExitUnknown}
+	}
+	if len(g.Checks) == 0 {
+		fmt.Fprintf(a.env.Stdout, "%s: the script registers no checks\n", path)
+		return exitError{runtime.ExitUnknown}
+	}
+	fmt.Fprintf(a.env.Stdout, "%s: ok, %d checks\n", path, len(g.Checks))
+	return nil
+}
+
+func (a *app) execList(ctx context.Context, args []string) error {
+	logger, err := a.logger()
+	if err != nil {
+		return err
+	}
+	path, src, err := script(args, logger)
+	if err != nil {
+		return err
+	}
+	g, err := runtime.Load(ctx, path, src, a.options(logger))
+	var loadErr *runtime.LoadError
+	if errors.As(err, &loadErr) {
+		for _, e := range loadErr.Errors {
+			fmt.Fprintln(a.env.Stdout, e)
+		}
+		return exitError{runtime.ExitUnknown}
+	} else if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(a.env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tTIMEOUT\tTAGS\tAFTER\tLOCATION")
+	for _, c := range g.Checks {
+		timeout := fmt.Sprintf("%s (default)", a.checkTimeout)
+		if c.Timeout > 0 {
+			timeout = c.Timeout.String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s:%d\n", c.Name, timeout, orDash(c.Tags), orDash(c.After), c.File, c.Line)
+	}
+	return tw.Flush()
+}
+
+func orDash(s []string) string {
+	if len(s) == 0 {
+		return "-"
+	}
+	return strings.Join(s, ",")
+}
+
+// color reports whether the text report may use ANSI colour: only on a
+// terminal, and never when NO_COLOR is set (https://no-color.org).
+func (a *app) color() bool {
+	return a.env.StdoutIsTTY && a.env.Getenv("NO_COLOR") == ""
+}

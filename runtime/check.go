@@ -1,0 +1,217 @@
+// This file holds check(): the registry that the load phase fills, and the
+// validation of names and after= dependencies once the script has loaded.
+package runtime
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	starlarktime "go.starlark.net/lib/time"
+	"go.starlark.net/starlark"
+)
+
+// Check is one registered check.
+type Check struct {
+	Name    string
+	Fn      starlark.Callable
+	Args    starlark.Tuple
+	Kwargs  []starlark.Tuple
+	Timeout time.Duration // 0: the run's --check-timeout
+	Tags    []string
+	After   []string
+	File    string // where check() was called
+	Line    int
+	Col     int
+}
+
+func (c *Check) pos() string { return fmt.Sprintf("%s:%d:%d", c.File, c.Line, c.Col) }
+
+func (c *Check) freeze() {
+	c.Fn.Freeze()
+	c.Args.Freeze()
+	for _, kv := range c.Kwargs {
+		kv.Freeze()
+	}
+}
+
+const registryKey = "infra-guard.registry"
+
+type registry struct {
+	checks []*Check
+	byName map[string]*Check
+}
+
+// check(name, fn, args=[], kwargs={}, timeout=None, tags=[], after=[])
+func checkBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	reg, _ := thread.Local(registryKey).(*registry)
+	if reg == nil {
+		return nil, fmt.Errorf("check: can only be called while the script loads, at top level or in a function called from there, not inside a check")
+	}
+	var (
+		name    string
+		fn      starlark.Callable
+		fnArgs  starlark.Iterable = starlark.Tuple(nil)
+		fnKw    *starlark.Dict
+		timeout starlark.Value = starlark.None
+		tags    *starlark.List
+		after   *starlark.List
+	)
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs,
+		"name", &name, "fn", &fn, "args?", &fnArgs, "kwargs?", &fnKw,
+		"timeout?", &timeout, "tags?", &tags, "after?", &after); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(name) == "" {
+		return nil, fmt.Errorf("check: name must not be empty")
+	}
+	pos := thread.CallFrame(1).Pos
+	c := &Check{Name: name, Fn: fn, File: pos.Filename(), Line: int(pos.Line), Col: int(pos.Col)}
+	if prev, dup := reg.byName[name]; dup {
+		return nil, fmt.Errorf("check: duplicate name %q: already registered at %s; names must be unique", name, prev.pos())
+	}
+	for v := range starlark.Elements(fnArgs) {
+		c.Args = append(c.Args, v)
+	}
+	if fnKw != nil {
+		for _, kv := range fnKw.Items() {
+			k, ok := kv[0].(starlark.String)
+			if !ok {
+				return nil, fmt.Errorf("check %q: kwargs keys must be strings, got %s", name, kv[0].Type())
+			}
+			c.Kwargs = append(c.Kwargs, starlark.Tuple{k, kv[1]})
+		}
+	}
+	var err error
+	if c.Timeout, err = parseTimeout(timeout); err != nil {
+		return nil, fmt.Errorf("check %q: timeout: %v", name, err)
+	}
+	if c.Tags, err = stringList(tags); err != nil {
+		return nil, fmt.Errorf("check %q: tags: %v", name, err)
+	}
+	if c.After, err = stringList(after); err != nil {
+		return nil, fmt.Errorf("check %q: after: %v", name, err)
+	}
+	if reg.byName == nil {
+		reg.byName = map[string]*Check{}
+	}
+	reg.byName[name] = c
+	reg.checks = append(reg.checks, c)
+	return starlark.None, nil
+}
+
+// parseTimeout accepts None, a duration string ("20s") or a time.duration.
+func parseTimeout(v starlark.Value) (time.Duration, error) {
+	var d time.Duration
+	switch v := v.(type) {
+	case starlark.NoneType:
+		return 0, nil
+	case starlark.String:
+		var err error
+		if d, err = time.ParseDuration(string(v)); err != nil {
+			return 0, fmt.Errorf("%q is not a duration; write it like \"500ms\", \"20s\" or \"2m\"", string(v))
+		}
+	case starlarktime.Duration:
+		d = time.Duration(v)
+	default:
+		return 0, fmt.Errorf("want a duration string like \"20s\", got %s", v.Type())
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("must be positive, got %s", d)
+	}
+	return d, nil
+}
+
+func stringList(l *starlark.List) ([]string, error) {
+	if l == nil {
+		return nil, nil
+	}
+	out := make([]string, 0, l.Len())
+	for v := range l.Elements() {
+		s, ok := starlark.AsString(v)
+		if !ok {
+			return nil, fmt.Errorf("want a list of strings, got an element of type %s", v.Type())
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// validate reports unknown after= names and dependency cycles.
+func (r *registry) validate() []string {
+	var errs []string
+	if len(r.checks) == 0 {
+		return nil
+	}
+	for _, c := range r.checks {
+		for _, dep := range c.After {
+			if _, ok := r.byName[dep]; !ok {
+				errs = append(errs, fmt.Sprintf("%s: check %q: after names unknown check %q%s", c.pos(), c.Name, dep, suggest(dep, r.byName)))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	// Depth-first search; a grey node reached again closes a cycle.
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := map[string]int{}
+	var path []string
+	var visit func(name string) []string
+	visit = func(name string) []string {
+		color[name] = grey
+		path = append(path, name)
+		for _, dep := range r.byName[name].After {
+			switch color[dep] {
+			case grey:
+				i := 0
+				for path[i] != dep {
+					i++
+				}
+				return append(append([]string{}, path[i:]...), dep)
+			case white:
+				if cyc := visit(dep); cyc != nil {
+					return cyc
+				}
+			}
+		}
+		path = path[:len(path)-1]
+		color[name] = black
+		return nil
+	}
+	for _, c := range r.checks {
+		if color[c.Name] == white {
+			if cyc := visit(c.Name); cyc != nil {
+				first := r.byName[cyc[0]]
+				return []string{fmt.Sprintf("%s: checks depend on each other in a cycle: %s; remove one of these after= entries", first.pos(), strings.Join(quoteAll(cyc), " -> "))}
+			}
+		}
+	}
+	return nil
+}
+
+func quoteAll(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = fmt.Sprintf("%q", n)
+	}
+	return out
+}
+
+// suggest offers the registered names when an after= name is unknown.
+func suggest(name string, known map[string]*Check) string {
+	names := make([]string, 0, len(known))
+	for n := range known {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(names) > 10 {
+		return ""
+	}
+	return fmt.Sprintf(" (registered: %s)", strings.Join(quoteAll(names), ", "))
+}

@@ -1,0 +1,179 @@
+// This file holds the run phase: the scheduler that runs every check in its
+// own thread, concurrently, under deadlines and step budgets, and turns what
+// each returned (or how it failed) into a CheckResult.
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"go.starlark.net/starlark"
+
+	"github.com/infra-guard/infra-guard/builtins"
+)
+
+// errRunDeadline is the cause of the run context's expiry at --timeout.
+var errRunDeadline = errors.New("run deadline reached")
+
+// stuckGrace is how long a check that ignores its cancelled context may keep
+// running before the run reports it and moves on. Starlark code stops at its
+// next step; only a builtin that does not watch its context can be stuck.
+const stuckGrace = 500 * time.Millisecond
+
+// Run runs every check and returns the report. When ctx is cancelled (a
+// signal), running checks are cancelled, checks not yet started are marked
+// not run, and the report is marked incomplete with the cause.
+func (g *Guard) Run(ctx context.Context) *Report {
+	start := time.Now()
+	runCtx := ctx
+	if g.opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeoutCause(ctx, g.opts.Timeout,
+			fmt.Errorf("%w (--timeout %s)", errRunDeadline, g.opts.Timeout))
+		defer cancel()
+	}
+
+	results := make([]CheckResult, len(g.Checks))
+	done := make(map[string]chan struct{}, len(g.Checks))
+	index := make(map[string]int, len(g.Checks))
+	for i, c := range g.Checks {
+		done[c.Name] = make(chan struct{})
+		index[c.Name] = i
+	}
+	sem := make(chan struct{}, g.opts.Concurrency)
+	var wg sync.WaitGroup
+	for i, c := range g.Checks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done[c.Name])
+			r := &results[i]
+			*r = CheckResult{Name: c.Name, Tags: c.Tags, File: c.File, Line: c.Line}
+			for _, dep := range c.After {
+				select {
+				case <-done[dep]:
+				case <-runCtx.Done():
+					g.notRun(r, runCtx)
+					return
+				}
+				if d := results[index[dep]]; d.Status != builtins.OK && d.Status != builtins.Warn {
+					r.Status = builtins.Skip
+					r.Message = fmt.Sprintf("skipped: check %q, which it runs after, ended %s", dep, strings.ToUpper(d.Status.String()))
+					return
+				}
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-runCtx.Done():
+				g.notRun(r, runCtx)
+				return
+			}
+			defer func() { <-sem }()
+			g.runCheck(runCtx, c, r)
+		}()
+	}
+	wg.Wait()
+
+	rep := &Report{Script: g.Script, Started: start, Checks: results, Duration: time.Since(start)}
+	if ctx.Err() != nil {
+		rep.Incomplete = context.Cause(ctx).Error()
+	}
+	rep.ExitCode = ExitCode(rep, false)
+	return rep
+}
+
+// notRun records a check that never started because the run ended first.
+func (g *Guard) notRun(r *CheckResult, runCtx context.Context) {
+	cause := context.Cause(runCtx)
+	if errors.Is(cause, errRunDeadline) {
+		r.Status = builtins.Fail
+	} else {
+		r.Status = builtins.Unknown
+	}
+	r.Message = "not run: " + cause.Error()
+}
+
+// runCheck runs one check in its own thread and fills r.
+func (g *Guard) runCheck(runCtx context.Context, c *Check, r *CheckResult) {
+	timeout := c.Timeout
+	if timeout == 0 {
+		timeout = g.opts.CheckTimeout
+	}
+	ctx, cancel := context.WithTimeoutCause(runCtx, timeout, fmt.Errorf("timed out after %s", timeout))
+	defer cancel()
+
+	thread := &starlark.Thread{Name: c.Name, Print: printer(g.opts.Logger)}
+	thread.SetMaxExecutionSteps(g.opts.MaxSteps)
+	var tooManySteps bool
+	thread.OnMaxSteps = func(t *starlark.Thread) {
+		tooManySteps = true
+		t.Cancel("too many steps")
+	}
+	builtins.SetContext(thread, ctx)
+	stop := context.AfterFunc(ctx, func() { thread.Cancel(context.Cause(ctx).Error()) })
+	defer stop()
+
+	type outcome struct {
+		v        starlark.Value
+		err      error
+		panicked any
+	}
+	out := make(chan outcome, 1)
+	start := time.Now()
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				out <- outcome{panicked: p}
+			}
+		}()
+		v, err := starlark.Call(thread, c.Fn, c.Args, c.Kwargs)
+		out <- outcome{v: v, err: err}
+	}()
+
+	var o outcome
+	select {
+	case o = <-out:
+	case <-ctx.Done():
+		select {
+		case o = <-out:
+		case <-time.After(stuckGrace):
+			o.err = context.Cause(ctx)
+			g.opts.Logger.Warn("check did not stop when cancelled; a builtin is not watching its context",
+				"check", c.Name, "grace", stuckGrace)
+		}
+	}
+	r.Duration = time.Since(start)
+	log := g.opts.Logger.With("check", c.Name, "location", fmt.Sprintf("%s:%d", c.File, c.Line))
+
+	switch {
+	case o.panicked != nil:
+		r.Status = builtins.Unknown
+		r.Message = fmt.Sprintf("internal error (recovered panic): %v", o.panicked)
+		log.Error("check panicked; this is a bug in infra-guard or a script that exhausted memory", "panic", fmt.Sprint(o.panicked))
+	case o.err == nil:
+		res := builtins.ToResult(o.v)
+		r.Status, r.Message, r.Metrics = res.Status, res.Message, res.Metrics
+	case ctx.Err() != nil:
+		r.Message = context.Cause(ctx).Error()
+		r.Status = builtins.Fail
+		if runCtx.Err() != nil && !errors.Is(context.Cause(runCtx), errRunDeadline) {
+			r.Status = builtins.Unknown // interrupted, e.g. by a signal: not a verdict on health
+			r.Message = "cancelled: " + r.Message
+		}
+	case tooManySteps:
+		r.Status = builtins.Unknown
+		r.Message = fmt.Sprintf("%s: exceeded the step budget of %d steps (an endless loop? raise it with --max-steps)", errorPos(o.err), g.opts.MaxSteps)
+	default:
+		r.Status = builtins.Unknown
+		r.Message = describe(o.err)
+		var evalErr *starlark.EvalError
+		if errors.As(o.err, &evalErr) {
+			r.Backtrace = evalErr.Backtrace()
+		}
+		log.Error("check raised an error", "error", r.Message, "backtrace", r.Backtrace)
+	}
+}

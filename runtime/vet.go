@@ -1,0 +1,65 @@
+// This file holds vet: every syntax, resolve and load error of a script and
+// the files it loads, without running any check.
+package runtime
+
+import (
+	"context"
+
+	"go.starlark.net/resolve"
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+)
+
+// Vet parses and resolves the script and every file it loads, reporting all
+// their errors; when there are none it runs the load phase, which has no
+// side effects, and reports what that finds. It returns the loaded guard
+// when everything is clean.
+func Vet(ctx context.Context, path string, src []byte, opts Options) (*Guard, []string) {
+	ld, err := newLoader(path, src != nil)
+	if err != nil {
+		return nil, []string{err.Error()}
+	}
+	var errs []string
+	seen := map[string]bool{}
+	var walk func(abs, display string, src any)
+	walk = func(abs, display string, src any) {
+		if seen[abs] {
+			return
+		}
+		seen[abs] = true
+		f, err := dialect.Parse(display, src, 0)
+		if err != nil {
+			errs = append(errs, describeAll(err)...)
+			return
+		}
+		if err := resolve.File(f, ld.predeclared.Has, starlark.Universe.Has); err != nil {
+			errs = append(errs, describeAll(err)...)
+		}
+		for _, stmt := range f.Stmts {
+			load, ok := stmt.(*syntax.LoadStmt)
+			if !ok {
+				continue
+			}
+			name, _ := load.Module.Value.(string)
+			childAbs, childDisplay, err := ld.resolve(abs, name)
+			if err != nil {
+				errs = append(errs, load.Load.String()+": "+err.Error())
+				continue
+			}
+			walk(childAbs, childDisplay, nil)
+		}
+	}
+	var srcAny any
+	if src != nil {
+		srcAny = src
+	}
+	walk(ld.mainAbs, path, srcAny)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	g, err := Load(ctx, path, src, opts)
+	if err != nil {
+		return nil, err.(*LoadError).Errors
+	}
+	return g, nil
+}
