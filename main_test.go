@@ -1,0 +1,158 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/infra-guard/infra-guard/report"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"infra-guard": main,
+	})
+}
+
+// TestScripts runs the CLI scenarios in testdata/script: one behaviour per
+// file, each asserting the exact exit code with the exits command.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			env.Values[envKey{}] = env.Vars
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exits":      cmdExits,
+			"valid-json": cmdValidJSON,
+			"sleep":      cmdSleep,
+		},
+	})
+}
+
+type envKey struct{}
+
+// exits N [-signal SIG -after DUR -within DUR] command args...
+//
+// runs command and fails unless it exits with exactly N. With -signal, it
+// sends SIG (TERM or INT) after DUR and also fails unless the command exits
+// within the -within duration (default 1s) of the signal.
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! exits; name the exit code instead")
+	}
+	if len(args) < 2 {
+		ts.Fatalf("usage: exits N [-signal SIG -after DUR -within DUR] command args...")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	args = args[1:]
+	var sig syscall.Signal
+	after, within := 300*time.Millisecond, time.Second
+	for len(args) > 1 && strings.HasPrefix(args[0], "-") {
+		switch args[0] {
+		case "-signal":
+			sig = map[string]syscall.Signal{"TERM": syscall.SIGTERM, "INT": syscall.SIGINT}[args[1]]
+			if sig == 0 {
+				ts.Fatalf("exits: unknown signal %q", args[1])
+			}
+		case "-after":
+			after, err = time.ParseDuration(args[1])
+			ts.Check(err)
+		case "-within":
+			within, err = time.ParseDuration(args[1])
+			ts.Check(err)
+		default:
+			ts.Fatalf("exits: unknown option %s", args[0])
+		}
+		args = args[2:]
+	}
+	if sig == 0 {
+		err = ts.Exec(args[0], args[1:]...)
+	} else {
+		err = execWithSignal(ts, sig, after, within, args)
+	}
+	got := 0
+	var exitErr *exec.ExitError
+	switch {
+	case errors.As(err, &exitErr):
+		got = exitErr.ExitCode()
+	case err != nil:
+		ts.Fatalf("exits: %v", err)
+	}
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d", args[0], got, want)
+	}
+}
+
+// execWithSignal runs args with the script's environment, signals it after
+// a delay and checks how long it takes to exit. Its output becomes the
+// script's stdout and stderr.
+func execWithSignal(ts *testscript.TestScript, sig syscall.Signal, after, within time.Duration, args []string) error {
+	cmd := exec.Command(lookPath(ts, args[0]), args[1:]...)
+	cmd.Dir = ts.MkAbs(".")
+	for _, kv := range ts.Value(envKey{}).([]string) {
+		k, _, _ := strings.Cut(kv, "=")
+		cmd.Env = append(cmd.Env, k+"="+ts.Getenv(k))
+	}
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	ts.Check(cmd.Start())
+	time.Sleep(after)
+	ts.Check(cmd.Process.Signal(sig))
+	signalled := time.Now()
+	err := cmd.Wait()
+	took := time.Since(signalled)
+	fmt.Fprint(ts.Stdout(), stdout.String())
+	fmt.Fprint(ts.Stderr(), stderr.String())
+	if took > within {
+		ts.Fatalf("%s took %s to exit after the signal, want at most %s", args[0], took.Round(time.Millisecond), within)
+	}
+	return err
+}
+
+// lookPath finds name on the script's PATH, where testscript puts the
+// infra-guard command.
+func lookPath(ts *testscript.TestScript, name string) string {
+	for _, dir := range filepath.SplitList(ts.Getenv("PATH")) {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err == nil && !fi.IsDir() {
+			return filepath.Join(dir, name)
+		}
+	}
+	ts.Fatalf("%s not found on PATH", name)
+	return ""
+}
+
+// valid-json FILE validates FILE (or stdout) against the JSON report schema.
+func cmdValidJSON(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: valid-json FILE")
+	}
+	err := report.ValidateJSON([]byte(ts.ReadFile(args[0])))
+	switch {
+	case neg && err == nil:
+		ts.Fatalf("%s is valid, want invalid", args[0])
+	case !neg && err != nil:
+		ts.Fatalf("%s does not match the report schema: %v", args[0], err)
+	}
+}
+
+// sleep DURATION
+func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: sleep DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	time.Sleep(d)
+}
