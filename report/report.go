@@ -1,0 +1,93 @@
+// Package report turns a run's runtime.Report into the bytes a person or a
+// machine reads: one file per format, each behind the one small Reporter
+// interface, and a registry (Formats) that the command line picks from by
+// name.
+//
+// Reporters never print: they write to the io.Writer they are given, which the
+// caller has already put behind the secret scrubber.
+package report
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/infra-guard/infra-guard/builtins"
+	"github.com/infra-guard/infra-guard/runtime"
+)
+
+// Reporter writes a run's report in one format.
+type Reporter interface {
+	Report(w io.Writer, r *runtime.Report) error
+}
+
+// Options configure a reporter. Each format uses what applies to it.
+type Options struct {
+	// Color enables ANSI colour in human formats. The caller decides:
+	// stdout is a terminal and NO_COLOR is unset.
+	Color bool
+	// Version is the infra-guard version recorded in machine formats.
+	Version string
+}
+
+// Formats maps a format name (the --format and --report value) to the
+// constructor of its reporter.
+var Formats = map[string]func(Options) Reporter{
+	"text": newText,
+	"json": newJSON,
+}
+
+// New returns the reporter for format, or an error naming the known formats.
+func New(format string, opts Options) (Reporter, error) {
+	mk, ok := Formats[format]
+	if !ok {
+		return nil, fmt.Errorf("unknown format %q (known: %s)", format, strings.Join(Names(), ", "))
+	}
+	return mk(opts), nil
+}
+
+// Names returns the known format names, sorted.
+func Names() []string {
+	return slices.Sorted(maps.Keys(Formats))
+}
+
+// status returns s, or Unknown when s is not one of the five statuses, so a
+// reporter never panics on a result the runtime got wrong.
+func status(s builtins.Status) builtins.Status {
+	switch s {
+	case builtins.OK, builtins.Warn, builtins.Fail, builtins.Unknown, builtins.Skip:
+		return s
+	}
+	return builtins.Unknown
+}
+
+// totals counts the checks in each status.
+type totals struct {
+	Checks  int `json:"checks"`
+	OK      int `json:"ok"`
+	Warn    int `json:"warn"`
+	Fail    int `json:"fail"`
+	Unknown int `json:"unknown"`
+	Skip    int `json:"skip"`
+}
+
+func count(r *runtime.Report) totals {
+	t := totals{Checks: len(r.Checks)}
+	for _, c := range r.Checks {
+		switch status(c.Status) {
+		case builtins.OK:
+			t.OK++
+		case builtins.Warn:
+			t.Warn++
+		case builtins.Fail:
+			t.Fail++
+		case builtins.Unknown:
+			t.Unknown++
+		case builtins.Skip:
+			t.Skip++
+		}
+	}
+	return t
+}

@@ -1,0 +1,250 @@
+// This file holds the text format: one aligned line per check for a person
+// at a terminal, continuation lines indented beneath it, and a summary line
+// last.
+//
+//	OK    root-disk   12ms  root disk 41% used
+//	UNKN  broken      <1ms  check raised an error
+//	      Traceback (most recent call last):
+//	        guard.star:9:12: in broken
+//	      Error: floored division by zero
+//	2 checks: 1 ok, 0 warn, 0 fail, 1 unknown, 0 skipped in 14ms — exit 3
+package report
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/infra-guard/infra-guard/builtins"
+	"github.com/infra-guard/infra-guard/runtime"
+)
+
+// ANSI SGR sequences.
+const (
+	ansiReset   = "\x1b[0m"
+	ansiRed     = "\x1b[31m"
+	ansiGreen   = "\x1b[32m"
+	ansiYellow  = "\x1b[33m"
+	ansiMagenta = "\x1b[35m"
+	ansiDim     = "\x1b[2m"
+)
+
+// textStatus is each status's fixed-width label and colour.
+var textStatus = [...]struct{ label, color string }{
+	builtins.OK:      {"OK", ansiGreen},
+	builtins.Warn:    {"WARN", ansiYellow},
+	builtins.Fail:    {"FAIL", ansiRed},
+	builtins.Unknown: {"UNKN", ansiMagenta},
+	builtins.Skip:    {"SKIP", ansiDim},
+}
+
+const (
+	labelWidth   = 4           // "WARN"
+	indent       = "      "    // label + two spaces: continuation lines start under the name
+	maxNameWidth = 32          // a longer name pushes only its own line out of alignment
+	minDurWidth  = len("<1ms") // narrowest duration column
+	exitSep      = " — exit "
+)
+
+type textReporter struct{ color bool }
+
+var _ Reporter = (*textReporter)(nil)
+
+func newText(opts Options) Reporter { return &textReporter{color: opts.Color} }
+
+// Report writes one line per check in report order, each load error on a
+// line starting "ERROR ", and a summary line. The whole report is written
+// with a single Write.
+func (t *textReporter) Report(w io.Writer, r *runtime.Report) error {
+	var b strings.Builder
+
+	nameW, durW := 0, minDurWidth
+	for _, c := range r.Checks {
+		nameW = max(nameW, min(utf8.RuneCountInString(oneLine(c.Name)), maxNameWidth))
+		durW = max(durW, len(humanDuration(c.Duration)))
+	}
+
+	for _, c := range r.Checks {
+		st := textStatus[status(c.Status)]
+		msg := lines(c.Message)
+		line := t.paint(st.color, st.label) + strings.Repeat(" ", labelWidth-len(st.label)) +
+			"  " + padRight(oneLine(c.Name), nameW) +
+			"  " + padLeft(humanDuration(c.Duration), durW)
+		if len(msg) > 0 {
+			line += "  " + msg[0]
+			msg = msg[1:]
+		}
+		b.WriteString(strings.TrimRight(line, " "))
+		b.WriteByte('\n')
+		writeIndented(&b, msg)
+		writeIndented(&b, lines(c.Backtrace))
+	}
+
+	for _, e := range r.Errors {
+		msg := lines(e)
+		if len(msg) == 0 {
+			msg = []string{"(empty error)"}
+		}
+		b.WriteString(t.paint(ansiRed, "ERROR") + " " + msg[0] + "\n")
+		writeIndented(&b, msg[1:])
+	}
+
+	b.WriteString(t.summary(r))
+	b.WriteByte('\n')
+
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// summary is the last line: counts, total time and exit code, e.g.
+// "3 checks: 1 ok, 1 warn, 1 fail, 0 unknown, 0 skipped in 34ms — exit 2".
+func (t *textReporter) summary(r *runtime.Report) string {
+	var b strings.Builder
+	if r.Incomplete != "" {
+		b.WriteString(t.paint(ansiMagenta, "INCOMPLETE") + " (" + oneLine(r.Incomplete) + "): ")
+	}
+	n := count(r)
+	switch {
+	case n.Checks > 0:
+		fmt.Fprintf(&b, "%s: %d ok, %s, %s, %s, %d skipped",
+			plural(n.Checks, "check"), n.OK,
+			t.nonzero(n.Warn, "warn", ansiYellow),
+			t.nonzero(n.Fail, "fail", ansiRed),
+			t.nonzero(n.Unknown, "unknown", ansiMagenta),
+			n.Skip)
+		if len(r.Errors) > 0 {
+			b.WriteString(", " + t.paint(ansiRed, plural(len(r.Errors), "error")))
+		}
+		b.WriteString(" in " + humanDuration(r.Duration))
+	case len(r.Errors) > 0:
+		b.WriteString(t.paint(ansiRed, "load failed") + " with " + plural(len(r.Errors), "error") + ", no checks ran")
+	default:
+		b.WriteString(t.paint(ansiMagenta, "no checks registered"))
+	}
+	b.WriteString(exitSep + strconv.Itoa(r.ExitCode))
+	return b.String()
+}
+
+// nonzero formats "N word", coloured when N > 0.
+func (t *textReporter) nonzero(n int, word, color string) string {
+	s := strconv.Itoa(n) + " " + word
+	if n > 0 {
+		return t.paint(color, s)
+	}
+	return s
+}
+
+func (t *textReporter) paint(color, s string) string {
+	if !t.color {
+		return s
+	}
+	return color + s + ansiReset
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
+
+// humanDuration formats d for a person: "0ms", "<1ms", "12ms", "1.2s",
+// "34.5s", "2m5s". It rounds to the precision shown.
+func humanDuration(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "0ms"
+	case d < time.Millisecond:
+		return "<1ms"
+	}
+	if ms := d.Round(time.Millisecond); ms < time.Second {
+		return strconv.FormatInt(ms.Milliseconds(), 10) + "ms"
+	}
+	if ds := d.Round(100 * time.Millisecond); ds < time.Minute {
+		return strconv.FormatFloat(ds.Seconds(), 'f', 1, 64) + "s"
+	}
+	return d.Round(time.Second).String()
+}
+
+func writeIndented(b *strings.Builder, ls []string) {
+	for _, l := range ls {
+		if l == "" {
+			b.WriteByte('\n')
+			continue
+		}
+		b.WriteString(indent + l + "\n")
+	}
+}
+
+// lines splits s into display lines: control characters escaped, trailing
+// blanks and trailing empty lines dropped. An empty s has no lines.
+func lines(s string) []string {
+	s = strings.TrimRight(sanitize(s, true), " \t\n")
+	if s == "" {
+		return nil
+	}
+	ls := strings.Split(s, "\n")
+	for i, l := range ls {
+		ls[i] = strings.TrimRight(l, " \t")
+	}
+	return ls
+}
+
+// oneLine is s sanitized for a single line: newlines are escaped too.
+func oneLine(s string) string { return sanitize(s, false) }
+
+// sanitize escapes control characters (ESC, CR, BEL, C1 controls…) so a
+// message taken from a server or a script cannot move the cursor, recolour
+// or overwrite the terminal. Tabs are kept; newlines are kept when
+// keepNewlines, a CRLF counting as one newline.
+func sanitize(s string, keepNewlines bool) string {
+	clean := true
+	for _, r := range s {
+		if isControl(r) && r != '\t' && (r != '\n' || !keepNewlines) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	if keepNewlines {
+		s = strings.ReplaceAll(s, "\r\n", "\n")
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\t', r == '\n' && keepNewlines:
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r < 0x80 && isControl(r):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case isControl(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// isControl reports C0 and C1 control characters and DEL.
+func isControl(r rune) bool { return r < 0x20 || (r >= 0x7f && r < 0xa0) }
+
+func padRight(s string, w int) string {
+	if n := utf8.RuneCountInString(s); n < w {
+		return s + strings.Repeat(" ", w-n)
+	}
+	return s
+}
+
+func padLeft(s string, w int) string {
+	if n := utf8.RuneCountInString(s); n < w {
+		return strings.Repeat(" ", w-n) + s
+	}
+	return s
+}
