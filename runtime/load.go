@@ -32,7 +32,7 @@ func (e *LoadError) Error() string { return strings.Join(e.Errors, "\n") }
 // load() then resolves against the working directory.
 func Load(ctx context.Context, path string, src []byte, opts Options) (*Guard, error) {
 	opts = opts.withDefaults()
-	ld, err := newLoader(path, src != nil)
+	ld, err := newLoader(path, src != nil, opts.Extra)
 	if err != nil {
 		return nil, &LoadError{Errors: []string{err.Error()}}
 	}
@@ -48,9 +48,9 @@ func Load(ctx context.Context, path string, src []byte, opts Options) (*Guard, e
 	stop := context.AfterFunc(ctx, func() { thread.Cancel("interrupted") })
 	defer stop()
 
-	var srcAny any = src
-	if src == nil {
-		srcAny = nil // read from path
+	var srcAny any // nil: read the file at path
+	if src != nil {
+		srcAny = src
 	}
 	ld.stack = []string{ld.mainAbs}
 	_, err = starlark.ExecFileOptions(dialect, thread, path, srcAny, ld.predeclared)
@@ -90,7 +90,7 @@ type module struct {
 	done    bool
 }
 
-func newLoader(path string, embedded bool) (*loader, error) {
+func newLoader(path string, embedded bool, extra starlark.StringDict) (*loader, error) {
 	abs, err := filepath.Abs(path)
 	if embedded {
 		abs, err = filepath.Abs(filepath.Base(path))
@@ -108,7 +108,7 @@ func newLoader(path string, embedded bool) (*loader, error) {
 		realRoot:    realRoot,
 		display:     filepath.Dir(path),
 		mainAbs:     abs,
-		predeclared: predeclared(),
+		predeclared: predeclared(extra),
 		cache:       map[string]*module{},
 	}, nil
 }

@@ -50,6 +50,9 @@ type Options struct {
 	Concurrency  int           // checks running at once
 	MaxSteps     uint64        // Starlark steps per check, and for the load phase
 	Logger       *slog.Logger
+	// Extra names to predeclare beside the builtins, for programs that embed
+	// the runtime (and for tests that need a builtin they control).
+	Extra starlark.StringDict
 }
 
 func (o Options) withDefaults() Options {
@@ -79,8 +82,11 @@ var dialect = &syntax.FileOptions{
 
 // predeclared returns the names every script sees: the builtins, check()
 // and the go.starlark.net library modules.
-func predeclared() starlark.StringDict {
+func predeclared(extra starlark.StringDict) starlark.StringDict {
 	d := builtins.Predeclared()
+	for k, v := range extra {
+		d[k] = v
+	}
 	d["check"] = starlark.NewBuiltin("check", checkBuiltin)
 	d["json"] = starlarkjson.Module
 	d["time"] = starlarktime.Module

@@ -15,7 +15,7 @@ import (
 // side effects, and reports what that finds. It returns the loaded guard
 // when everything is clean.
 func Vet(ctx context.Context, path string, src []byte, opts Options) (*Guard, []string) {
-	ld, err := newLoader(path, src != nil)
+	ld, err := newLoader(path, src != nil, opts.Extra)
 	if err != nil {
 		return nil, []string{err.Error()}
 	}

@@ -1,0 +1,386 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.starlark.net/starlark"
+	"go.uber.org/goleak"
+
+	"github.com/infra-guard/infra-guard/builtins"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func TestExitCode(t *testing.T) {
+	res := func(ss ...builtins.Status) []CheckResult {
+		out := make([]CheckResult, len(ss))
+		for i, s := range ss {
+			out[i] = CheckResult{Name: s.String(), Status: s}
+		}
+		return out
+	}
+	tests := []struct {
+		name   string
+		report Report
+		warnOK bool
+		want   int
+	}{
+		{"all ok", Report{Checks: res(builtins.OK, builtins.OK)}, false, 0},
+		{"ok and skip", Report{Checks: res(builtins.OK, builtins.Skip)}, false, 0},
+		{"only skipped", Report{Checks: res(builtins.Skip)}, false, 0},
+		{"warn", Report{Checks: res(builtins.OK, builtins.Warn)}, false, 1},
+		{"warn with warn-ok", Report{Checks: res(builtins.OK, builtins.Warn)}, true, 0},
+		{"fail", Report{Checks: res(builtins.Warn, builtins.Fail)}, false, 2},
+		{"fail with warn-ok", Report{Checks: res(builtins.Fail)}, true, 2},
+		{"unknown", Report{Checks: res(builtins.OK, builtins.Unknown)}, false, 3},
+		{"unknown beats warn", Report{Checks: res(builtins.Warn, builtins.Unknown)}, true, 3},
+		{"fail beats unknown", Report{Checks: res(builtins.Unknown, builtins.Fail)}, false, 2},
+		{"no checks", Report{}, false, 3},
+		{"load error", Report{Errors: []string{"guard.star:1:1: boom"}}, false, 3},
+		{"interrupted, even with a failure", Report{Checks: res(builtins.Fail), Incomplete: "interrupted by SIGTERM"}, false, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ExitCode(&tt.report, tt.warnOK); got != tt.want {
+				t.Errorf("ExitCode = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+// writeScript writes files (name → text) into a temp dir and returns the
+// path of the first, guard.star.
+func writeScript(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, text := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, "guard.star")
+}
+
+func load(t *testing.T, opts Options, files map[string]string) *Guard {
+	t.Helper()
+	g, err := Load(context.Background(), writeScript(t, files), nil, opts)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	return g
+}
+
+func byName(r *Report) map[string]CheckResult {
+	m := map[string]CheckResult{}
+	for _, c := range r.Checks {
+		m[c.Name] = c
+	}
+	return m
+}
+
+// gate is a builtin whose calls block until released, counting how many
+// are inside at once.
+type gate struct {
+	inside, peak atomic.Int32
+	release      chan struct{}
+}
+
+func (g *gate) builtin() *starlark.Builtin {
+	return starlark.NewBuiltin("gate", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		n := g.inside.Add(1)
+		defer g.inside.Add(-1)
+		for {
+			p := g.peak.Load()
+			if n <= p || g.peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		ctx := builtins.Context(thread)
+		select {
+		case <-g.release:
+			return starlark.None, nil
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
+	})
+}
+
+func TestRunBoundsConcurrency(t *testing.T) {
+	g := &gate{release: make(chan struct{})}
+	guard := load(t, Options{Concurrency: 3, Extra: starlark.StringDict{"gate": g.builtin()}}, map[string]string{
+		"guard.star": `
+for i in range(10):
+    check("c%d" % i, gate)
+`})
+	done := make(chan *Report)
+	go func() { done <- guard.Run(context.Background()) }()
+	// Wait until the first three are inside, then let everything through.
+	for g.inside.Load() < 3 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // room for a fourth, if the bound were broken
+	close(g.release)
+	r := <-done
+	if p := g.peak.Load(); p != 3 {
+		t.Errorf("peak concurrency = %d, want 3", p)
+	}
+	if r.ExitCode != 0 {
+		t.Errorf("exit code = %d, want 0: %+v", r.ExitCode, r.Checks)
+	}
+}
+
+func TestRunIsConcurrentByDefault(t *testing.T) {
+	g := &gate{release: make(chan struct{})}
+	guard := load(t, Options{Extra: starlark.StringDict{"gate": g.builtin()}}, map[string]string{
+		"guard.star": `
+for i in range(200):
+    check("c%d" % i, gate)
+`})
+	done := make(chan *Report)
+	go func() { done <- guard.Run(context.Background()) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for g.inside.Load() < 200 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	close(g.release)
+	<-done
+	if p := g.peak.Load(); p != 200 {
+		t.Errorf("peak concurrency = %d, want all 200 checks at once", p)
+	}
+}
+
+func TestRunAfterWaitsForDependency(t *testing.T) {
+	var mu sync.Mutex
+	var order []string
+	record := starlark.NewBuiltin("record", func(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		s, _ := starlark.AsString(args[0])
+		if s == "db" {
+			time.Sleep(20 * time.Millisecond) // give a wrongly scheduled dependent time to overtake
+		}
+		mu.Lock()
+		order = append(order, s)
+		mu.Unlock()
+		return starlark.True, nil
+	})
+	guard := load(t, Options{Extra: starlark.StringDict{"record": record}}, map[string]string{
+		"guard.star": `
+check("api", record, args = ["api"], after = ["db"])
+check("web", record, args = ["web"], after = ["api"])
+check("db", record, args = ["db"])
+`})
+	r := guard.Run(context.Background())
+	if got := strings.Join(order, ","); got != "db,api,web" {
+		t.Errorf("order = %s, want db,api,web", got)
+	}
+	if r.ExitCode != 0 {
+		t.Errorf("exit code = %d", r.ExitCode)
+	}
+}
+
+func TestRunDependencyWarnStillRunsDependent(t *testing.T) {
+	guard := load(t, Options{}, map[string]string{"guard.star": `
+check("db", lambda: warn("lagging"))
+check("api", lambda: True, after = ["db"])
+check("web", lambda: True, after = ["broken"])
+check("broken", lambda: fail("down"))
+`})
+	got := byName(guard.Run(context.Background()))
+	if got["api"].Status != builtins.OK {
+		t.Errorf("api after a warning = %s, want ok", got["api"].Status)
+	}
+	if got["web"].Status != builtins.Skip || !strings.Contains(got["web"].Message, `"broken"`) {
+		t.Errorf("web after a failure = %s %q, want skip naming broken", got["web"].Status, got["web"].Message)
+	}
+}
+
+func TestRunCheckDeadlineCancelsBuiltin(t *testing.T) {
+	g := &gate{release: make(chan struct{})} // never released: only the deadline ends it
+	guard := load(t, Options{Extra: starlark.StringDict{"gate": g.builtin()}}, map[string]string{
+		"guard.star": `check("hang", gate, timeout = "50ms")`})
+	start := time.Now()
+	r := guard.Run(context.Background())
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("run took %s, want about 50ms", took)
+	}
+	c := r.Checks[0]
+	if c.Status != builtins.Fail || c.Message != "timed out after 50ms" {
+		t.Errorf("got %s %q, want fail \"timed out after 50ms\"", c.Status, c.Message)
+	}
+}
+
+func TestRunStuckBuiltinDoesNotHangTheRun(t *testing.T) {
+	release := make(chan struct{})
+	stuck := starlark.NewBuiltin("stuck", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		<-release // ignores its context, like a statfs on a dead NFS mount
+		return starlark.None, nil
+	})
+	defer close(release)
+	guard := load(t, Options{Extra: starlark.StringDict{"stuck": stuck}}, map[string]string{
+		"guard.star": `check("hang", stuck, timeout = "50ms")`})
+	start := time.Now()
+	r := guard.Run(context.Background())
+	if took := time.Since(start); took > stuckGrace+2*time.Second {
+		t.Errorf("run took %s, want the deadline plus the grace period", took)
+	}
+	if c := r.Checks[0]; c.Status != builtins.Fail || !strings.Contains(c.Message, "timed out after 50ms") {
+		t.Errorf("got %s %q, want a timeout failure", c.Status, c.Message)
+	}
+}
+
+func TestRunCancelledMarksIncomplete(t *testing.T) {
+	g := &gate{release: make(chan struct{})}
+	guard := load(t, Options{Concurrency: 1, Extra: starlark.StringDict{"gate": g.builtin()}}, map[string]string{
+		"guard.star": `
+check("first", gate)
+check("second", gate)
+`})
+	ctx, cancel := context.WithCancelCause(context.Background())
+	go func() {
+		for g.inside.Load() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel(errors.New("interrupted by SIGTERM"))
+	}()
+	r := guard.Run(ctx)
+	if r.Incomplete != "interrupted by SIGTERM" || r.ExitCode != ExitUnknown {
+		t.Errorf("incomplete = %q, exit = %d", r.Incomplete, r.ExitCode)
+	}
+	// With one slot, one check was running (cancelled) and one waiting (not run).
+	var msgs []string
+	for _, c := range r.Checks {
+		if c.Status != builtins.Unknown {
+			t.Errorf("%s = %s, want unknown", c.Name, c.Status)
+		}
+		msgs = append(msgs, c.Message)
+	}
+	sort.Strings(msgs)
+	want := []string{"cancelled: interrupted by SIGTERM", "not run: interrupted by SIGTERM"}
+	if strings.Join(msgs, "|") != strings.Join(want, "|") {
+		t.Errorf("messages = %q, want %q", msgs, want)
+	}
+}
+
+func TestRunGlobalsAreFrozen(t *testing.T) {
+	guard := load(t, Options{}, map[string]string{"guard.star": `
+SEEN = []
+def mutate():
+    SEEN.append(1)
+    return True
+check("mutate", mutate)
+`})
+	c := guard.Run(context.Background()).Checks[0]
+	if c.Status != builtins.Unknown || !strings.Contains(c.Message, "frozen") {
+		t.Errorf("got %s %q, want an error about a frozen list", c.Status, c.Message)
+	}
+}
+
+func TestLoadStepBudget(t *testing.T) {
+	_, err := Load(context.Background(), writeScript(t, map[string]string{"guard.star": `
+def spin():
+    while True:
+        pass
+spin()
+`}), nil, Options{MaxSteps: 10_000})
+	if err == nil || !strings.Contains(err.Error(), "the load phase exceeded the step budget of 10000 steps") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestLoadResolve(t *testing.T) {
+	path := writeScript(t, map[string]string{
+		"guard.star":      `check("a", lambda: True)`,
+		"lib/web.star":    "x = 1",
+		"lib/../ok.star":  "y = 1",
+		"lib/notstar.txt": "",
+	})
+	dir := filepath.Dir(path)
+	outside := t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "x.star"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(outside, "x.star"), filepath.Join(dir, "link.star")); err != nil {
+		t.Fatal(err)
+	}
+	ld, err := newLoader(path, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		from, name, wantErr string
+	}{
+		{path, "lib/web.star", ""},
+		{filepath.Join(dir, "lib", "web.star"), "../ok.star", ""},
+		{path, "../x.star", "outside the script's directory"},
+		{filepath.Join(dir, "lib", "web.star"), "../../x.star", "outside the script's directory"},
+		{path, "/etc/passwd.star", "want a path relative to the loading file"},
+		{path, "lib/notstar.txt", "module names end in .star"},
+		{path, "link.star", "is a symlink to"},
+		{path, "missing.star", "no such file"},
+		{path, "@std//x.star", "unknown library @std"},
+	}
+	for _, tt := range tests {
+		_, _, err := ld.resolve(tt.from, tt.name)
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("resolve(%q): %v", tt.name, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("resolve(%q) = %v, want error containing %q", tt.name, err, tt.wantErr)
+		}
+	}
+}
+
+func TestCheckArgumentErrors(t *testing.T) {
+	tests := []struct{ script, want string }{
+		{`check("", lambda: True)`, "name must not be empty"},
+		{`check("a", 42)`, "check: for parameter fn: got int, want callable"},
+		{`check("a", lambda: True, timeout = "soon")`, `"soon" is not a duration`},
+		{`check("a", lambda: True, timeout = "-1s")`, "must be positive"},
+		{`check("a", lambda: True, tags = [1])`, "tags: want a list of strings"},
+		{`check("a", lambda: True, kwargs = {1: 2})`, "kwargs keys must be strings"},
+		{"def f():\n    check(\"x\", f)\n    return True\ncheck(\"a\", f)", ""},
+	}
+	for _, tt := range tests {
+		_, err := Load(context.Background(), writeScript(t, map[string]string{"guard.star": tt.script}), nil, Options{})
+		if tt.want == "" {
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err = %v, want %q", tt.script, err, tt.want)
+		}
+	}
+	// check() inside a running check is refused.
+	guard := load(t, Options{}, map[string]string{"guard.star": "def f():\n    check(\"x\", f)\n    return True\ncheck(\"a\", f)"})
+	if c := guard.Run(context.Background()).Checks[0]; !strings.Contains(c.Message, "check: can only be called while the script loads") {
+		t.Errorf("check() in a check: %s %q", c.Status, c.Message)
+	}
+}
+
+func TestCheckArgsAndKwargs(t *testing.T) {
+	guard := load(t, Options{}, map[string]string{"guard.star": `
+def site(url, want = 200):
+    return ok("%s %d" % (url, want))
+for u in ["a", "b"]:
+    check("site " + u, site, args = [u], kwargs = {"want": 204})
+`})
+	for _, c := range guard.Run(context.Background()).Checks {
+		want := strings.TrimPrefix(c.Name, "site ") + " 204"
+		if c.Message != want {
+			t.Errorf("%s: message %q, want %q (loop variable captured?)", c.Name, c.Message, want)
+		}
+	}
+}
