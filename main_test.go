@@ -14,6 +14,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/infra-guard/infra-guard/cli"
 	"github.com/infra-guard/infra-guard/report"
 )
 
@@ -155,4 +156,25 @@ func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
 	d, err := time.ParseDuration(args[0])
 	ts.Check(err)
 	time.Sleep(d)
+}
+
+// TestExamples runs every guard in examples/ and expects it to pass on any
+// healthy Linux machine.
+func TestExamples(t *testing.T) {
+	scripts, err := filepath.Glob("examples/*.star")
+	if err != nil || len(scripts) == 0 {
+		t.Fatalf("no examples found: %v", err)
+	}
+	for _, script := range scripts {
+		t.Run(filepath.Base(script), func(t *testing.T) {
+			var stdout, stderr strings.Builder
+			code := cli.Main([]string{"run", "--format", "json", script}, cli.Env{Stdout: &stdout, Stderr: &stderr})
+			if code != 0 {
+				t.Errorf("%s exited %d\nstdout:\n%s\nstderr:\n%s", script, code, stdout.String(), stderr.String())
+			}
+			if err := report.ValidateJSON([]byte(stdout.String())); err != nil {
+				t.Errorf("report does not match the schema: %v", err)
+			}
+		})
+	}
 }
