@@ -1,16 +1,20 @@
 // This file holds the thread-local dependencies of builtins: the check's
-// context (deadline and cancellation) and the phase guard for builtins with
-// side effects.
+// context (deadline and cancellation), the phase guard for builtins with
+// side effects, and the state shared by the checks of one run.
 package builtins
 
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"go.starlark.net/starlark"
 )
 
-const contextKey = "infra-guard.context"
+const (
+	contextKey = "infra-guard.context"
+	runKey     = "infra-guard.run"
+)
 
 // SetContext marks thread as running a check under ctx. Threads without a
 // context are in the load phase, where builtins that touch the system or the
@@ -46,6 +50,12 @@ func withContext[T any](ctx context.Context, fn func() (T, error)) (T, error) {
 	}
 	done := make(chan result, 1)
 	go func() {
+		defer func() {
+			// This goroutine is outside the check's own recover.
+			if p := recover(); p != nil {
+				done <- result{err: fmt.Errorf("internal error (recovered panic): %v", p)}
+			}
+		}()
 		v, err := fn()
 		done <- result{v, err}
 	}()
@@ -56,4 +66,52 @@ func withContext[T any](ctx context.Context, fn func() (T, error)) (T, error) {
 		var zero T
 		return zero, context.Cause(ctx)
 	}
+}
+
+// Run is the state the checks of one run share: caches such as the process
+// table scan and pools such as the HTTP transport. The runtime makes one per
+// run, puts it on every check's thread and closes it when the run ends.
+type Run struct {
+	mu      sync.Mutex
+	shared  map[string]any
+	closers []func()
+}
+
+// NewRun returns an empty Run.
+func NewRun() *Run { return &Run{shared: map[string]any{}} }
+
+// SetRun puts run on a check's thread.
+func SetRun(thread *starlark.Thread, run *Run) { thread.SetLocal(runKey, run) }
+
+// RunOf returns the thread's Run, or nil during the load phase.
+func RunOf(thread *starlark.Thread) *Run {
+	r, _ := thread.Local(runKey).(*Run)
+	return r
+}
+
+// Shared returns the run's value for key, creating it on first use. A
+// non-nil close func runs when the run ends.
+func (r *Run) Shared(key string, create func() (v any, close func())) any {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if v, ok := r.shared[key]; ok {
+		return v
+	}
+	v, closeFn := create()
+	r.shared[key] = v
+	if closeFn != nil {
+		r.closers = append(r.closers, closeFn)
+	}
+	return v
+}
+
+// Close releases what the run's checks created, last created first.
+func (r *Run) Close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := len(r.closers) - 1; i >= 0; i-- {
+		r.closers[i]()
+	}
+	r.closers = nil
+	r.shared = map[string]any{}
 }

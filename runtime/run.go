@@ -44,6 +44,8 @@ func (g *Guard) Run(ctx context.Context) *Report {
 		done[c.Name] = make(chan struct{})
 		index[c.Name] = i
 	}
+	shared := builtins.NewRun()
+	defer shared.Close()
 	sem := make(chan struct{}, g.opts.Concurrency)
 	var wg sync.WaitGroup
 	for i, c := range g.Checks {
@@ -73,7 +75,7 @@ func (g *Guard) Run(ctx context.Context) *Report {
 				return
 			}
 			defer func() { <-sem }()
-			g.runCheck(runCtx, c, r)
+			g.runCheck(runCtx, shared, c, r)
 		}()
 	}
 	wg.Wait()
@@ -98,7 +100,7 @@ func (g *Guard) notRun(r *CheckResult, runCtx context.Context) {
 }
 
 // runCheck runs one check in its own thread and fills r.
-func (g *Guard) runCheck(runCtx context.Context, c *Check, r *CheckResult) {
+func (g *Guard) runCheck(runCtx context.Context, shared *builtins.Run, c *Check, r *CheckResult) {
 	timeout := c.Timeout
 	if timeout == 0 {
 		timeout = g.opts.CheckTimeout
@@ -114,6 +116,7 @@ func (g *Guard) runCheck(runCtx context.Context, c *Check, r *CheckResult) {
 		t.Cancel("too many steps")
 	}
 	builtins.SetContext(thread, ctx)
+	builtins.SetRun(thread, shared)
 	stop := context.AfterFunc(ctx, func() { thread.Cancel(context.Cause(ctx).Error()) })
 	defer stop()
 
