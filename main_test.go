@@ -33,12 +33,16 @@ func TestScripts(t *testing.T) {
 			env.Values[envKey{}] = env.Vars
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits":      cmdExits,
-			"valid-json": cmdValidJSON,
-			"sleep":      cmdSleep,
-		},
+		Cmds: scriptCmds,
 	})
+}
+
+// scriptCmds are the commands testscript scenarios may use besides the
+// built-in ones. Test files for other areas add theirs in init functions.
+var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	"exits":      cmdExits,
+	"valid-json": cmdValidJSON,
+	"sleep":      cmdSleep,
 }
 
 type envKey struct{}

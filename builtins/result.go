@@ -192,7 +192,7 @@ func worst(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 		r, ok := a.(*Result)
 		if !ok {
 			if _, isBool := a.(starlark.Bool); !isBool && a != starlark.None {
-				return nil, fmt.Errorf("%s: argument %d is a %s, want a result (ok(), warn(), …), a bool or None", b.Name(), i+1, a.Type())
+				return nil, fmt.Errorf("%s: argument %d has type %s, want a result (ok(), warn(), …), a bool or None", b.Name(), i+1, a.Type())
 			}
 			r = ToResult(a)
 		}
