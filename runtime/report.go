@@ -30,6 +30,7 @@ type Report struct {
 	Checks     []CheckResult
 	Errors     []string // load-phase errors (file:line:col: message); non-empty means nothing ran
 	Incomplete string   // why the run was interrupted (a signal); "" when it ran to the end
+	Rounds     int      // with --wait, how many rounds it took; 0 or 1 otherwise
 	ExitCode   int      // filled by the runtime with ExitCode
 }
 

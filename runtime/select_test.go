@@ -1,0 +1,114 @@
+package runtime
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.starlark.net/starlark"
+
+	"github.com/infra-guard/infra-guard/builtins"
+)
+
+const selectScript = `
+check("db", lambda: True, tags = ["storage"])
+check("cache", lambda: True, tags = ["storage", "fast"])
+check("api", lambda: True, after = ["db"], tags = ["network"])
+check("web", lambda: True, after = ["api"], tags = ["network"])
+check("disk", lambda: True)
+`
+
+func names(g *Guard) string {
+	var n []string
+	for _, c := range g.Checks {
+		n = append(n, c.Name)
+	}
+	return strings.Join(n, ",")
+}
+
+func TestSelect(t *testing.T) {
+	g := load(t, Options{}, map[string]string{"guard.star": selectScript})
+	tests := []struct {
+		sel     Selection
+		want    string
+		wantErr string
+	}{
+		{Selection{}, "db,cache,api,web,disk", ""},
+		{Selection{Only: []string{"disk"}}, "disk", ""},
+		{Selection{Only: []string{"web"}}, "db,api,web", ""},
+		{Selection{Tags: []string{"fast"}}, "cache", ""},
+		{Selection{Tags: []string{"network"}}, "db,api,web", ""},
+		{Selection{Only: []string{"disk"}, Tags: []string{"fast"}}, "cache,disk", ""},
+		{Selection{Skip: []string{"disk", "cache"}}, "db,api,web", ""},
+		{Selection{Tags: []string{"storage"}, Skip: []string{"cache"}}, "db", ""},
+		{Selection{Only: []string{"dsik"}}, "", `--only "dsik": no such check`},
+		{Selection{Skip: []string{"nope"}}, "", `--skip "nope": no such check`},
+		{Selection{Tags: []string{"slow"}}, "", `--tag "slow": no check in`},
+		{Selection{Only: []string{"web"}, Skip: []string{"db"}}, "", `--skip "db": check "api" runs after it`},
+		{Selection{Only: []string{"disk"}, Skip: []string{"disk"}}, "", "leaves no check to run"},
+	}
+	for _, tt := range tests {
+		got, err := g.Select(tt.sel)
+		switch {
+		case tt.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Select(%+v) error = %v, want %q", tt.sel, err, tt.wantErr)
+			}
+		case err != nil:
+			t.Errorf("Select(%+v): %v", tt.sel, err)
+		case names(got) != tt.want:
+			t.Errorf("Select(%+v) = %s, want %s", tt.sel, names(got), tt.want)
+		}
+	}
+}
+
+func TestRunUntilRerunsFailingChecks(t *testing.T) {
+	var calls atomic.Int32
+	up := starlark.NewBuiltin("up", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		return starlark.Bool(calls.Add(1) >= 3), nil // the service comes up on the third try
+	})
+	var stable atomic.Int32
+	steady := starlark.NewBuiltin("steady", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		stable.Add(1)
+		return starlark.True, nil
+	})
+	g := load(t, Options{Extra: starlark.StringDict{"up": up, "steady": steady}}, map[string]string{"guard.star": `
+check("service", up)
+check("depends", steady, after = ["service"])
+check("other", steady)
+`})
+	var rounds []string
+	rep := g.RunUntil(context.Background(), Wait{For: 5 * time.Second, Interval: 10 * time.Millisecond,
+		OnRound: func(round int, failing []string, left time.Duration) {
+			rounds = append(rounds, strings.Join(failing, ","))
+		}})
+	if rep.Rounds != 3 || rep.ExitCode != 0 {
+		t.Fatalf("rounds = %d, exit = %d, want 3 rounds and exit 0: %+v", rep.Rounds, rep.ExitCode, rep.Checks)
+	}
+	if got := strings.Join(rounds, "|"); got != "service,depends|service,depends" {
+		t.Errorf("failing per round = %q", got)
+	}
+	// "other" ran once; "depends" ran only once its dependency passed.
+	if n := stable.Load(); n != 2 {
+		t.Errorf("steady checks ran %d times, want 2", n)
+	}
+	for _, c := range rep.Checks {
+		if c.Status != builtins.OK {
+			t.Errorf("%s = %s, want ok", c.Name, c.Status)
+		}
+	}
+}
+
+func TestRunUntilGivesUp(t *testing.T) {
+	g := load(t, Options{}, map[string]string{"guard.star": `check("down", lambda: fail("refused"))`})
+	start := time.Now()
+	rep := g.RunUntil(context.Background(), Wait{For: 200 * time.Millisecond, Interval: 50 * time.Millisecond})
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("took %s for a 200ms wait", took)
+	}
+	if rep.ExitCode != ExitFail || rep.Rounds < 2 {
+		t.Errorf("exit = %d after %d rounds, want 2 after several", rep.ExitCode, rep.Rounds)
+	}
+}
