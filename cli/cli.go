@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -120,17 +121,68 @@ func newApp(env Env) *app {
 func (a *app) logFlags(fs *flag.FlagSet) {
 	fs.StringVar(&a.logFormat, "log-format", "text", "log format on stderr: text or json")
 	fs.StringVar(&a.logLevel, "log-level", "info", "least severe log level shown: debug, info, warn or error")
-	fs.Uint64Var(&a.maxSteps, "max-steps", runtime.DefaultMaxSteps, "Starlark steps allowed per check and for loading the script")
+	a.maxSteps = runtime.DefaultMaxSteps
+	fs.Var(positive(&a.maxSteps, parseUint), "max-steps", "Starlark steps allowed per check and for loading the script")
 }
 
 func (a *app) runFlags(fs *flag.FlagSet) {
 	a.logFlags(fs)
-	fs.DurationVar(&a.timeout, "timeout", 5*time.Minute, "deadline for the whole run; 0 for none")
-	fs.DurationVar(&a.checkTimeout, "check-timeout", runtime.DefaultCheckTimeout, "deadline for each check without its own timeout=")
-	fs.IntVar(&a.concurrency, "concurrency", runtime.DefaultConcurrency, "checks running at once")
+	a.timeout, a.checkTimeout, a.concurrency = 5*time.Minute, runtime.DefaultCheckTimeout, runtime.DefaultConcurrency
+	fs.Var(&flagValue[time.Duration]{&a.timeout, parseTimeout}, "timeout", "deadline for the whole run; 0 for none")
+	fs.Var(positive(&a.checkTimeout, time.ParseDuration), "check-timeout", "deadline for each check without its own timeout=")
+	fs.Var(positive(&a.concurrency, strconv.Atoi), "concurrency", "checks running at once")
 	fs.StringVar(&a.format, "format", "text", "report format on stdout: "+strings.Join(report.Names(), ", "))
 	fs.BoolVar(&a.warnOK, "warn-ok", false, "exit 0 when the worst result is a warning (for pipelines that gate on failures only)")
 }
+
+// flagValue is a flag of any type with its own parser, so that a bad flag or
+// INFRA_GUARD_* value is a usage error that says what is wanted instead of
+// a silent default.
+type flagValue[T any] struct {
+	dst   *T
+	parse func(string) (T, error)
+}
+
+func (f *flagValue[T]) String() string {
+	if f == nil || f.dst == nil {
+		return ""
+	}
+	return fmt.Sprint(*f.dst)
+}
+
+func (f *flagValue[T]) Set(v string) error {
+	n, err := f.parse(v)
+	if err != nil {
+		return err
+	}
+	*f.dst = n
+	return nil
+}
+
+// positive is a flag that refuses zero and negative values.
+func positive[T int | uint64 | time.Duration](dst *T, parse func(string) (T, error)) *flagValue[T] {
+	return &flagValue[T]{dst, func(v string) (T, error) {
+		n, err := parse(v)
+		if err != nil || n <= 0 {
+			want := "number"
+			if _, ok := any(n).(time.Duration); ok {
+				want = "duration like 500ms or 30s"
+			}
+			return n, fmt.Errorf("want a positive %s", want)
+		}
+		return n, nil
+	}}
+}
+
+func parseTimeout(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("want a duration like 90s or 5m, or 0 for none")
+	}
+	return d, nil
+}
+
+func parseUint(v string) (uint64, error) { return strconv.ParseUint(v, 10, 64) }
 
 func (a *app) flagSet(name string, groups ...func(*flag.FlagSet)) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
