@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runIn(t *testing.T, env Env, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut strings.Builder
+	env.Stdout, env.Stderr = &out, &errOut
+	code = run(context.Background(), args, env)
+	return code, out.String(), errOut.String()
+}
+
+func TestColorOnlyOnATerminalWithoutNoColor(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "guard.star")
+	if err := os.WriteFile(script, []byte(`check("a", lambda: warn("slow"))`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		tty     bool
+		noColor string
+		want    bool
+	}{
+		{"terminal", true, "", true},
+		{"terminal with NO_COLOR", true, "1", false},
+		{"pipe", false, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := Env{StdoutIsTTY: tt.tty, Getenv: func(k string) string {
+				if k == "NO_COLOR" {
+					return tt.noColor
+				}
+				return ""
+			}}
+			code, stdout, _ := runIn(t, env, "run", script)
+			if code != 1 {
+				t.Fatalf("exit %d, want 1", code)
+			}
+			if got := strings.Contains(stdout, "\x1b["); got != tt.want {
+				t.Errorf("colour = %v, want %v:\n%q", got, tt.want, stdout)
+			}
+		})
+	}
+}
+
+func TestHelpExitsZero(t *testing.T) {
+	code, stdout, _ := runIn(t, Env{}, "run", "-h")
+	if code != 0 || !strings.Contains(stdout, "infra-guard run [flags] [SCRIPT]") {
+		t.Errorf("exit %d, stdout %q", code, stdout)
+	}
+}
