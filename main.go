@@ -16,5 +16,6 @@ func main() {
 		Stderr:      os.Stderr,
 		Getenv:      os.Getenv,
 		StdoutIsTTY: term.IsTerminal(int(os.Stdout.Fd())),
+		StderrIsTTY: term.IsTerminal(int(os.Stderr.Fd())),
 	}))
 }

@@ -34,6 +34,7 @@ type Env struct {
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
 	StdoutIsTTY    bool
+	StderrIsTTY    bool // for the live --wait status line
 }
 
 // exitError carries the exit code of a command that ran.
@@ -108,6 +109,9 @@ type app struct {
 	logFormat    string
 	logLevel     string
 	warnOK       bool
+	selection    runtime.Selection
+	wait         time.Duration
+	interval     time.Duration
 }
 
 func newApp(env Env) *app {
@@ -133,6 +137,12 @@ func (a *app) runFlags(fs *flag.FlagSet) {
 	fs.Var(positive(&a.concurrency, strconv.Atoi), "concurrency", "checks running at once")
 	fs.StringVar(&a.format, "format", "text", "report format on stdout: "+strings.Join(report.Names(), ", "))
 	fs.BoolVar(&a.warnOK, "warn-ok", false, "exit 0 when the worst result is a warning (for pipelines that gate on failures only)")
+	fs.Func("only", "run only these checks (comma-separated, repeatable), and what they run after", appendList(&a.selection.Only))
+	fs.Func("skip", "do not run these checks (comma-separated, repeatable)", appendList(&a.selection.Skip))
+	fs.Func("tag", "run only checks with one of these tags (comma-separated, repeatable)", appendList(&a.selection.Tags))
+	fs.DurationVar(&a.wait, "wait", 0, "re-run failing checks until all pass or this much time has passed, e.g. 2m (for \"wait until up\" steps)")
+	a.interval = 2 * time.Second
+	fs.Var(positive(&a.interval, time.ParseDuration), "interval", "with --wait, time between rounds")
 }
 
 // flagValue is a flag of any type with its own parser, so that a bad flag or
@@ -180,6 +190,18 @@ func parseTimeout(v string) (time.Duration, error) {
 		return 0, fmt.Errorf("want a duration like 90s or 5m, or 0 for none")
 	}
 	return d, nil
+}
+
+// appendList makes a repeatable flag whose values may also be comma-separated.
+func appendList(dst *[]string) func(string) error {
+	return func(v string) error {
+		for _, item := range strings.Split(v, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				*dst = append(*dst, item)
+			}
+		}
+		return nil
+	}
 }
 
 func parseUint(v string) (uint64, error) { return strconv.ParseUint(v, 10, 64) }

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/infra-guard/infra-guard/report"
 	"github.com/infra-guard/infra-guard/runtime"
@@ -40,7 +42,15 @@ func (a *app) execRun(ctx context.Context, args []string) error {
 		result = &runtime.Report{Script: path, Errors: []string{
 			path + ": the script registers no checks; call check(\"name\", fn) for each thing to verify"}}
 	default:
-		result = g.Run(ctx)
+		if g, err = g.Select(a.selection); err != nil {
+			return err
+		}
+		if a.wait > 0 {
+			result = g.RunUntil(ctx, runtime.Wait{For: a.wait, Interval: a.interval, OnRound: a.waitStatus(logger)})
+			a.clearStatus()
+		} else {
+			result = g.Run(ctx)
+		}
 	}
 	if ctx.Err() != nil && result.Incomplete == "" {
 		result.Incomplete = context.Cause(ctx).Error()
@@ -122,4 +132,26 @@ func orDash(s []string) string {
 // terminal, and never when NO_COLOR is set (https://no-color.org).
 func (a *app) color() bool {
 	return a.env.StdoutIsTTY && a.env.Getenv("NO_COLOR") == ""
+}
+
+// waitStatus reports a --wait round that left checks failing: a live line
+// on a terminal, a log record otherwise (CI logs keep every round).
+func (a *app) waitStatus(logger *slog.Logger) func(int, []string, time.Duration) {
+	return func(round int, failing []string, left time.Duration) {
+		names := strings.Join(failing, ", ")
+		if len(names) > 60 {
+			names = names[:57] + "..."
+		}
+		if a.env.StderrIsTTY {
+			fmt.Fprintf(a.env.Stderr, "\r\x1b[Kwaiting: %d failing (%s), round %d, %s left", len(failing), names, round, left.Round(100*time.Millisecond))
+			return
+		}
+		logger.Info("checks still failing; retrying", "round", round, "failing", strings.Join(failing, ","), "left", left.Round(100*time.Millisecond).String(), "interval", a.interval.String())
+	}
+}
+
+func (a *app) clearStatus() {
+	if a.env.StderrIsTTY {
+		fmt.Fprint(a.env.Stderr, "\r\x1b[K")
+	}
 }
