@@ -105,6 +105,7 @@ type app struct {
 	checkTimeout time.Duration
 	concurrency  int
 	maxSteps     uint64
+	maxHeap      uint64
 	format       string
 	logFormat    string
 	logLevel     string
@@ -132,7 +133,9 @@ func (a *app) logFlags(fs *flag.FlagSet) {
 func (a *app) runFlags(fs *flag.FlagSet) {
 	a.logFlags(fs)
 	a.timeout, a.checkTimeout, a.concurrency = 5*time.Minute, runtime.DefaultCheckTimeout, runtime.DefaultConcurrency
-	fs.Var(&flagValue[time.Duration]{&a.timeout, parseTimeout}, "timeout", "deadline for the whole run; 0 for none")
+	fs.Var(&flagValue[time.Duration]{dst: &a.timeout, parse: parseTimeout}, "timeout", "deadline for the whole run; 0 for none")
+	a.maxHeap = runtime.DefaultMaxHeap
+	fs.Var(&flagValue[uint64]{dst: &a.maxHeap, parse: parseSize, format: formatSize}, "max-heap", "cancel the run when the heap grows past this, e.g. 512MiB or 2GiB")
 	fs.Var(positive(&a.checkTimeout, time.ParseDuration), "check-timeout", "deadline for each check without its own timeout=")
 	fs.Var(positive(&a.concurrency, strconv.Atoi), "concurrency", "checks running at once")
 	fs.StringVar(&a.format, "format", "text", "report format on stdout: "+strings.Join(report.Names(), ", "))
@@ -149,13 +152,17 @@ func (a *app) runFlags(fs *flag.FlagSet) {
 // INFRA_GUARD_* value is a usage error that says what is wanted instead of
 // a silent default.
 type flagValue[T any] struct {
-	dst   *T
-	parse func(string) (T, error)
+	dst    *T
+	parse  func(string) (T, error)
+	format func(T) string // nil: fmt.Sprint
 }
 
 func (f *flagValue[T]) String() string {
-	if f == nil || f.dst == nil {
+	switch {
+	case f == nil || f.dst == nil:
 		return ""
+	case f.format != nil:
+		return f.format(*f.dst)
 	}
 	return fmt.Sprint(*f.dst)
 }
@@ -171,7 +178,7 @@ func (f *flagValue[T]) Set(v string) error {
 
 // positive is a flag that refuses zero and negative values.
 func positive[T int | uint64 | time.Duration](dst *T, parse func(string) (T, error)) *flagValue[T] {
-	return &flagValue[T]{dst, func(v string) (T, error) {
+	return &flagValue[T]{dst: dst, parse: func(v string) (T, error) {
 		n, err := parse(v)
 		if err != nil || n <= 0 {
 			want := "number"
@@ -202,6 +209,28 @@ func appendList(dst *[]string) func(string) error {
 		}
 		return nil
 	}
+}
+
+// parseSize reads a byte size in MiB or GiB, like 512MiB or 2GiB.
+func parseSize(v string) (uint64, error) {
+	num, unit := v, uint64(0)
+	for suffix, mult := range map[string]uint64{"MiB": 1 << 20, "GiB": 1 << 30} {
+		if n, ok := strings.CutSuffix(v, suffix); ok {
+			num, unit = n, mult
+		}
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(num), 10, 64)
+	if unit == 0 || err != nil || n == 0 {
+		return 0, fmt.Errorf("want a size like 512MiB or 2GiB")
+	}
+	return n * unit, nil
+}
+
+func formatSize(n uint64) string {
+	if n%(1<<30) == 0 {
+		return fmt.Sprintf("%dGiB", n>>30)
+	}
+	return fmt.Sprintf("%dMiB", n>>20)
 }
 
 func parseUint(v string) (uint64, error) { return strconv.ParseUint(v, 10, 64) }
@@ -322,6 +351,7 @@ func (a *app) options(logger *slog.Logger) runtime.Options {
 		CheckTimeout: a.checkTimeout,
 		Concurrency:  a.concurrency,
 		MaxSteps:     a.maxSteps,
+		MaxHeap:      a.maxHeap,
 		Logger:       logger,
 	}
 }

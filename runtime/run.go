@@ -36,6 +36,10 @@ func (g *Guard) Run(ctx context.Context) *Report {
 			fmt.Errorf("%w (--timeout %s)", errRunDeadline, g.opts.Timeout))
 		defer cancel()
 	}
+	runCtx, cancelRun := context.WithCancelCause(runCtx)
+	defer cancelRun(nil)
+	stopWatch := watchHeap(runCtx, g.opts.MaxHeap, 20*time.Millisecond, cancelRun)
+	defer stopWatch()
 
 	results := make([]CheckResult, len(g.Checks))
 	done := make(map[string]chan struct{}, len(g.Checks))

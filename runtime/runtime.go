@@ -41,6 +41,7 @@ const (
 	// checks against a 200 ms server take seconds instead of 0.2 s.
 	DefaultConcurrency = 1000
 	DefaultMaxSteps    = 10_000_000
+	DefaultMaxHeap     = 1 << 30 // bytes
 )
 
 // Options control a load and a run.
@@ -49,6 +50,7 @@ type Options struct {
 	CheckTimeout time.Duration // per check unless check(timeout=) says otherwise
 	Concurrency  int           // checks running at once
 	MaxSteps     uint64        // Starlark steps per check, and for the load phase
+	MaxHeap      uint64        // bytes of Go heap past which the run is cancelled
 	Logger       *slog.Logger
 	// Extra names to predeclare beside the builtins, for programs that embed
 	// the runtime (and for tests that need a builtin they control).
@@ -64,6 +66,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxSteps == 0 {
 		o.MaxSteps = DefaultMaxSteps
+	}
+	if o.MaxHeap == 0 {
+		o.MaxHeap = DefaultMaxHeap
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

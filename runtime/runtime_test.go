@@ -384,3 +384,21 @@ for u in ["a", "b"]:
 		}
 	}
 }
+
+func TestHeapWatchdogStopsRunawayAllocation(t *testing.T) {
+	guard := load(t, Options{MaxHeap: 64 << 20, MaxSteps: 1 << 40}, map[string]string{"guard.star": `
+def hog():
+    x = []
+    while True:
+        x.append("a" * 4096)
+check("hog", hog)
+`})
+	r := guard.Run(context.Background())
+	c := r.Checks[0]
+	if c.Status != builtins.Unknown || !strings.Contains(c.Message, "past --max-heap 64 MiB") {
+		t.Errorf("got %s %q, want unknown naming the heap limit", c.Status, c.Message)
+	}
+	if r.ExitCode != ExitUnknown {
+		t.Errorf("exit = %d, want 3", r.ExitCode)
+	}
+}
