@@ -1,0 +1,184 @@
+// This file holds the forms a secret value can take in output: the value
+// itself and what encoders make of it — JSON and Go string escaping,
+// XML/HTML escaping (and the two stacked, as a JUnit report of a JSON body
+// has them), URL escaping, hex and base64 at every alignment.
+package redact
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"html"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+const (
+	// MinLen is the shortest value that is pattern-scrubbed. Shorter
+	// values would match ordinary text; only the taint protects them.
+	MinLen = 6
+	// MinLineLen is the shortest line of a multi-line value that is
+	// scrubbed on its own.
+	MinLineLen = 8
+	// chunkLen and chunkStep split long values into overlapping pieces, so
+	// that patterns, and with them what a Writer holds back, stay short.
+	// Every encoding here works character by character (base64 by 3-byte
+	// groups, which the alignment shifts cover), so the pieces' encoded
+	// forms cover the whole value's.
+	chunkLen  = 64
+	chunkStep = 56
+	// longValue is the length above which a value is chunked.
+	longValue = 2 * chunkLen
+)
+
+// forms returns the distinct texts to scrub for value: those of the value
+// itself and, for a multi-line value, those of each line of at least
+// MinLineLen bytes. It returns nil for values shorter than MinLen.
+func forms(value string) []string {
+	if len(value) < MinLen {
+		return nil
+	}
+	units := chunks(value)
+	if strings.ContainsRune(value, '\n') {
+		for line := range strings.SplitSeq(value, "\n") {
+			line = strings.TrimSuffix(line, "\r")
+			if len(line) >= MinLineLen {
+				units = append(units, chunks(line)...)
+			}
+		}
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, u := range units {
+		for _, f := range encodings(u) {
+			if f != "" && !seen[f] {
+				seen[f] = true
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+// chunks splits a long value into overlapping pieces of chunkLen bytes, the
+// last one ending at the value's end; a short value is its own piece.
+func chunks(v string) []string {
+	if len(v) <= longValue {
+		return []string{v}
+	}
+	var out []string
+	for i := 0; ; i += chunkStep {
+		if i+chunkLen >= len(v) {
+			return append(out, v[len(v)-chunkLen:])
+		}
+		out = append(out, v[i:i+chunkLen])
+	}
+}
+
+// encodings returns v and every encoded form of it that is scrubbed.
+func encodings(v string) []string {
+	jsons := []string{jsonHTML(v), jsonPlain(v), goQuote(v), goQuoteASCII(v), jsonASCII(v)}
+	jsons = append(jsons, strings.ReplaceAll(jsons[1], "/", `\/`),
+		jsonHTML(jsons[0]), jsonPlain(jsons[1])) // a JSON text inside a JSON string
+	out := []string{v}
+	out = append(out, jsons...)
+	for _, s := range append([]string{v}, jsons...) {
+		out = append(out, xmlText(s), html.EscapeString(s), xmlNamed(s))
+	}
+	out = append(out, url.QueryEscape(v), url.PathEscape(v), userinfoEscape(v))
+	out = append(out, hex.EncodeToString([]byte(v)), strings.ToUpper(hex.EncodeToString([]byte(v))))
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
+		out = append(out, enc.EncodeToString([]byte(v)), enc.WithPadding(base64.NoPadding).EncodeToString([]byte(v)))
+		for shift := range 3 {
+			out = append(out, base64Inner(enc, v, shift))
+		}
+	}
+	return out
+}
+
+// base64Inner is the part of the base64 encoding of a stream, holding v at
+// a byte offset ≡ shift (mod 3), that depends on v alone: the characters
+// whose 6 bits all come from v's bytes. That text appears in the encoding
+// of any data holding v at such an offset (a password inside
+// "user:password" in a Basic Authorization header, say).
+func base64Inner(enc *base64.Encoding, v string, shift int) string {
+	data := make([]byte, shift+len(v)+2)
+	copy(data[shift:], v)
+	s := enc.WithPadding(base64.NoPadding).EncodeToString(data)
+	first := (8*shift + 5) / 6       // first character starting at or after v's first bit
+	last := (8*(shift+len(v)))/6 - 1 // last character ending at or before v's last bit
+	if last < first {
+		return ""
+	}
+	return s[first : last+1]
+}
+
+// jsonHTML is v as encoding/json writes it inside a string by default,
+// with <, > and & as \u003c, \u003e and \u0026.
+func jsonHTML(v string) string {
+	b, _ := json.Marshal(v)
+	return string(b[1 : len(b)-1])
+}
+
+// jsonPlain is v as encoding/json writes it with SetEscapeHTML(false), and
+// as log/slog's JSON handler writes it.
+func jsonPlain(v string) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	return string(b[1 : len(b)-1])
+}
+
+// goQuote is v as %q and log/slog's text handler write it.
+func goQuote(v string) string {
+	q := strconv.Quote(v)
+	return q[1 : len(q)-1]
+}
+
+func goQuoteASCII(v string) string {
+	q := strconv.QuoteToASCII(v)
+	return q[1 : len(q)-1]
+}
+
+// jsonASCII is v as JSON encoders that escape every non-ASCII character
+// write it (Python's json.dumps, for one).
+func jsonASCII(v string) string {
+	var b strings.Builder
+	for _, r := range jsonPlain(v) {
+		switch {
+		case r < utf8.RuneSelf:
+			b.WriteRune(r)
+		case r > 0xFFFF:
+			r -= 0x10000
+			fmt.Fprintf(&b, `\u%04x\u%04x`, 0xD800+(r>>10), 0xDC00+(r&0x3FF))
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+	}
+	return b.String()
+}
+
+// xmlText is v as encoding/xml escapes character data and attributes.
+func xmlText(v string) string {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(v))
+	return b.String()
+}
+
+// xmlNamed escapes with the five named XML entities only.
+func xmlNamed(v string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;").Replace(v)
+}
+
+// userinfoEscape is v as net/url writes a password in a URL's userinfo.
+func userinfoEscape(v string) string {
+	s := url.UserPassword("u", v).String()
+	return strings.TrimPrefix(s, "u:")
+}

@@ -1,0 +1,297 @@
+// Package redact keeps secret values out of everything infra-guard writes.
+//
+// A Scrubber knows the raw value of every secret the script read (Add) and
+// replaces each occurrence, in any of the forms encoders give it, with a
+// marker, [REDACTED:NAME]. It works on strings (String, for result messages
+// and log attributes before they are encoded) and on byte streams (Writer,
+// in front of stdout, stderr and report files), where a value split across
+// two writes is still found.
+//
+// The forms: the value; its JSON, Go-quoted, XML/HTML-escaped and
+// JSON-then-XML-escaped forms; URL query, path and userinfo escaping; hex
+// (lower and upper case); base64 (standard and URL alphabets, padded and
+// not, and the part that is the same wherever the value sits in a larger
+// base64 stream, at each of the three alignments); and each line of a
+// multi-line value that is at least MinLineLen bytes long. Values shorter
+// than MinLen bytes are not scrubbed (Add reports it); long values are
+// matched in overlapping pieces of 64 bytes.
+//
+// Matching uses one Aho–Corasick automaton for all forms of all secrets.
+// Where matches overlap, the union of what they cover is replaced once.
+package redact
+
+import (
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Marker is the text that replaces the secret called name.
+func Marker(name string) string { return "[REDACTED:" + name + "]" }
+
+// Scrubber holds the registered secrets. Its methods are safe for
+// concurrent use, and a nil *Scrubber scrubs nothing.
+type Scrubber struct {
+	mu      sync.Mutex
+	names   []string
+	pats    []pattern
+	seen    map[string]bool // name + "\x00" + value, to ignore repeats
+	current atomic.Pointer[matcher]
+	stale   atomic.Bool
+}
+
+// New returns a Scrubber with no secrets.
+func New() *Scrubber {
+	s := &Scrubber{seen: map[string]bool{}}
+	s.current.Store(build(nil, nil))
+	return s
+}
+
+// Add registers the secret name with its raw value. It reports whether the
+// value is pattern-scrubbed: false when it is shorter than MinLen bytes,
+// which the caller should log as a warning naming the secret. Adding the
+// same secret again does nothing. Writers use the new secret from their
+// next Write on.
+func (s *Scrubber) Add(name, value string) (scrubbed bool) {
+	name = cleanName(name)
+	fs := forms(value)
+	if fs == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seen[name+"\x00"+value] {
+		return true
+	}
+	s.seen[name+"\x00"+value] = true
+	idx := slices.Index(s.names, name)
+	if idx < 0 {
+		idx = len(s.names)
+		s.names = append(s.names, name)
+	}
+	for _, f := range fs {
+		s.pats = append(s.pats, pattern{text: f, name: int32(idx)})
+	}
+	s.stale.Store(true)
+	return true
+}
+
+// Names returns the names of the secrets being scrubbed.
+func (s *Scrubber) Names() []string {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.names)
+}
+
+// matcher returns the automaton for the secrets added so far, building it
+// on first use after an Add.
+func (s *Scrubber) matcher() *matcher {
+	if s == nil {
+		return nil
+	}
+	if s.stale.Load() {
+		s.mu.Lock()
+		if s.stale.Load() {
+			s.current.Store(build(s.pats, slices.Clone(s.names)))
+			s.stale.Store(false)
+		}
+		s.mu.Unlock()
+	}
+	return s.current.Load()
+}
+
+// cleanName keeps marker text plain in every output format: letters,
+// digits, '_', '-' and '.', anything else as '_'.
+func cleanName(name string) string {
+	if name == "" {
+		return "secret"
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '-', r == '.':
+			return r
+		}
+		return '_'
+	}, name)
+}
+
+// String returns text with every registered secret replaced by its marker.
+// It returns text itself when there is nothing to replace.
+func (s *Scrubber) String(text string) string {
+	m := s.matcher()
+	if m.empty() || len(text) == 0 {
+		return text
+	}
+	var ivs []interval
+	scan(m, text, 0, 0, &ivs)
+	if len(ivs) == 0 {
+		return text
+	}
+	var b strings.Builder
+	b.Grow(len(text))
+	pos := int64(0)
+	for _, iv := range ivs {
+		b.WriteString(text[pos:iv.start])
+		b.Write(m.markers[iv.name])
+		pos = iv.end
+	}
+	b.WriteString(text[pos:])
+	return b.String()
+}
+
+// Writer returns a writer that scrubs what is written to it and passes the
+// result on to w. To find a value split across writes it holds back the
+// last bytes of each write, up to the longest pattern less one byte, or
+// only up to the last newline when no pattern contains a newline, so log
+// lines go out whole and at once. Close writes what is held back; it does
+// not close w. A nil Scrubber gives a writer that only adds Close.
+func (s *Scrubber) Writer(w io.Writer) io.WriteCloser {
+	return &writer{sc: s, w: w}
+}
+
+// writer is the streaming scrubber. buf holds the bytes from absolute
+// offset base not yet written on; ivs the covered intervals that end after
+// base.
+type writer struct {
+	mu     sync.Mutex
+	sc     *Scrubber
+	w      io.Writer
+	m      *matcher
+	state  int32
+	buf    []byte
+	base   int64
+	lastNL int64 // offset just past the last '\n' written to us
+	ivs    []interval
+	out    []byte
+	err    error
+	closed bool
+}
+
+// ErrClosed is returned by a Write after Close.
+var ErrClosed = io.ErrClosedPipe
+
+func (w *writer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return 0, ErrClosed
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	m := w.sc.matcher()
+	if m != w.m {
+		w.rescan(m)
+	}
+	if m.empty() && len(w.buf) == 0 && len(w.ivs) == 0 {
+		w.base += int64(len(p))
+		n, err := w.w.Write(p)
+		w.err = err
+		return n, err
+	}
+	w.buf = append(w.buf, p...)
+	w.state = scan(m, p, w.base+int64(len(w.buf)-len(p)), w.state, &w.ivs)
+	total := w.base + int64(len(w.buf))
+	if i := lastNewline(p); i >= 0 {
+		w.lastNL = total - int64(len(p)) + int64(i) + 1
+	}
+	safe := total
+	if m != nil && m.maxLen > 0 {
+		safe = total - int64(m.maxLen-1)
+		nl := w.lastNL
+		if m.maxLenNL > 0 {
+			nl = min(nl, total-int64(m.maxLenNL-1))
+		}
+		safe = max(safe, nl)
+	}
+	if err := w.emit(m, safe); err != nil {
+		return len(p), err
+	}
+	return len(p), nil
+}
+
+func lastNewline(p []byte) int {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] == '\n' {
+			return i
+		}
+	}
+	return -1
+}
+
+// rescan starts matching the held-back bytes afresh with a new automaton.
+func (w *writer) rescan(m *matcher) {
+	w.m = m
+	w.state = 0
+	if !m.empty() && len(w.buf) > 0 {
+		w.state = scan(m, w.buf, w.base, 0, &w.ivs)
+	}
+}
+
+// emit writes on the bytes before offset safe, markers in place of the
+// covered intervals, in one Write.
+func (w *writer) emit(m *matcher, safe int64) error {
+	if safe <= w.base {
+		return nil
+	}
+	out := w.out[:0]
+	pos := w.base
+	direct := true // no marker: write buf directly
+	for len(w.ivs) > 0 && w.ivs[0].start < safe {
+		iv := &w.ivs[0]
+		direct = false
+		if iv.start > pos {
+			out = append(out, w.buf[pos-w.base:iv.start-w.base]...)
+		}
+		if !iv.marked {
+			out = append(out, m.markers[iv.name]...)
+			iv.marked = true
+		}
+		if iv.end > safe {
+			pos = safe
+			break
+		}
+		pos = iv.end
+		w.ivs = w.ivs[1:]
+	}
+	var err error
+	if direct {
+		_, err = w.w.Write(w.buf[:safe-w.base])
+	} else {
+		if pos < safe {
+			out = append(out, w.buf[pos-w.base:safe-w.base]...)
+		}
+		if len(out) > 0 {
+			_, err = w.w.Write(out)
+		}
+		w.out = out[:0]
+	}
+	n := copy(w.buf, w.buf[safe-w.base:])
+	w.buf = w.buf[:n]
+	w.base = safe
+	if len(w.ivs) == 0 {
+		w.ivs = nil // let the backing array go once it has drained
+	}
+	w.err = err
+	return err
+}
+
+// Close writes on everything held back. It does not close the underlying
+// writer. Closing twice is allowed.
+func (w *writer) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	if w.err != nil {
+		return w.err
+	}
+	return w.emit(w.m, w.base+int64(len(w.buf)))
+}
