@@ -22,5 +22,9 @@ func Predeclared() starlark.StringDict {
 		"disk":      starlark.NewBuiltin("disk", disk),
 		"memory":    starlark.NewBuiltin("memory", memory),
 		"loadavg":   starlark.NewBuiltin("loadavg", loadavg),
+		"disks":     starlark.NewBuiltin("disks", disks),
+		"host":      starlark.NewBuiltin("host", host),
+		"process":   starlark.NewBuiltin("process", process),
+		"file":      starlark.NewBuiltin("file", file),
 	}
 }

@@ -1,19 +1,26 @@
-// This file holds the system probes: disk(), memory(), loadavg(). Each reads
-// the machine through gopsutil, only inside a check (never while the script
-// is being loaded), under the check's deadline, and returns a struct named
-// after the builtin.
+// This file holds the system probes: disk(), disks(), memory(), loadavg()
+// and host(). Each reads the machine (through gopsutil, or /proc and the
+// system calls directly where that is simpler or faster) only inside a check
+// (never while the script is being loaded), under the check's deadline, and
+// returns a struct named after the builtin.
 package builtins
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 
 	pscommon "github.com/shirou/gopsutil/v4/common"
 	psdisk "github.com/shirou/gopsutil/v4/disk" // disk is our builtin
+	pshost "github.com/shirou/gopsutil/v4/host"
 	psload "github.com/shirou/gopsutil/v4/load"
 	psmem "github.com/shirou/gopsutil/v4/mem"
 	"go.starlark.net/starlark"
@@ -40,20 +47,26 @@ func disk(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 		if err != nil {
 			return nil, err
 		}
-		return starlark.StringDict{
-			// The path as the script wrote it: gopsutil's UsageStat.Path
-			// is the path after strconv.Unquote, which mangles backslashes.
-			"path":           starlark.String(path),
-			"fstype":         starlark.String(u.Fstype),
-			"total":          starlark.MakeUint64(u.Total),
-			"free":           starlark.MakeUint64(u.Free),
-			"used":           starlark.MakeUint64(u.Used),
-			"used_percent":   starlark.Float(u.UsedPercent),
-			"inodes_total":   starlark.MakeUint64(u.InodesTotal),
-			"inodes_used":    starlark.MakeUint64(u.InodesUsed),
-			"inodes_percent": starlark.Float(u.InodesUsedPercent),
-		}, nil
+		// The path as the script wrote it: gopsutil's UsageStat.Path is
+		// the path after strconv.Unquote, which mangles backslashes.
+		return diskFields(path, u), nil
 	})
+}
+
+// diskFields are the attributes of a disk() result for the file system
+// mounted at, or holding, path.
+func diskFields(path string, u *psdisk.UsageStat) starlark.StringDict {
+	return starlark.StringDict{
+		"path":           starlark.String(path),
+		"fstype":         starlark.String(u.Fstype),
+		"total":          starlark.MakeUint64(u.Total),
+		"free":           starlark.MakeUint64(u.Free),
+		"used":           starlark.MakeUint64(u.Used),
+		"used_percent":   starlark.Float(u.UsedPercent),
+		"inodes_total":   starlark.MakeUint64(u.InodesTotal),
+		"inodes_used":    starlark.MakeUint64(u.InodesUsed),
+		"inodes_percent": starlark.Float(u.InodesUsedPercent),
+	}
 }
 
 // diskUsage is statfs(path) plus the file system type from the mount table.
@@ -181,4 +194,394 @@ func sample(ctx context.Context, b *starlark.Builtin, subject string, read func(
 		return nil, fmt.Errorf("%s: %w", prefix, err)
 	}
 	return starlarkstruct.FromStringDict(starlark.String(b.Name()), fields), nil
+}
+
+// disks(fstype=None, exclude=[]) reports every real mount as disk() would:
+// a list of disk results, sorted by mount point. See realMounts for what
+// counts as real.
+func disks(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	ctx, err := runContext(thread, b)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		fstype  stringList // None: every type
+		exclude stringList
+	)
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "fstype??", &fstype, "exclude??", &exclude); err != nil {
+		return nil, err
+	}
+	for _, pattern := range exclude {
+		if _, err := path.Match(pattern, ""); err != nil {
+			return nil, fmt.Errorf("%s: exclude: bad pattern %q", b.Name(), pattern)
+		}
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("%s: %w", b.Name(), context.Cause(ctx))
+	}
+	all, err := withContext(ctx, func() ([]mount, error) { return readMountinfo("/proc/self/mountinfo") })
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", b.Name(), err)
+	}
+	mounts := realMounts(all, fstype, exclude)
+	usages, err := statMounts(ctx, mounts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", b.Name(), err)
+	}
+	list := make([]starlark.Value, 0, len(mounts))
+	for i, m := range mounts {
+		u := usages[i]
+		if u == nil || u.Total == 0 {
+			continue // gone, not ours to read, or no blocks at all
+		}
+		u.Fstype = m.fstype
+		list = append(list, starlarkstruct.FromStringDict(starlark.String("disk"), diskFields(m.point, u)))
+	}
+	return starlark.NewList(list), nil
+}
+
+// A mount is one line of /proc/self/mountinfo.
+type mount struct {
+	dev    string // major:minor of the file system
+	root   string // the directory of the file system mounted: "/" unless a bind mount or subvolume
+	point  string // where it is mounted, unescaped
+	fstype string // with its subtype: "fuse.sshfs"
+}
+
+// readMountinfo parses a mountinfo file (proc(5)):
+//
+//	36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
+func readMountinfo(file string) ([]mount, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var mounts []mount
+	for line := range strings.Lines(string(data)) {
+		before, after, ok := strings.Cut(line, " - ")
+		f, g := strings.Fields(before), strings.Fields(after)
+		if !ok || len(f) < 5 || len(g) < 1 {
+			continue
+		}
+		mounts = append(mounts, mount{dev: f[2], root: unescapeMount(f[3]), point: unescapeMount(f[4]), fstype: unescapeMount(g[0])})
+	}
+	return mounts, nil
+}
+
+// unescapeMount undoes the kernel's octal escapes in mountinfo fields:
+// \040 for a space, \011 tab, \012 newline, \134 backslash.
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1]) && isOctal(s[i+2]) && isOctal(s[i+3]) {
+			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
+			i += 3
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isOctal(c byte) bool { return '0' <= c && c <= '7' }
+
+// pseudoFstypes are file system types disks() leaves out: kernel
+// interfaces with no storage of their own, and read-only images (snap
+// packages, live CDs) that are always full.
+var pseudoFstypes = map[string]bool{
+	"autofs": true, "binfmt_misc": true, "bpf": true, "cgroup": true, "cgroup2": true,
+	"configfs": true, "debugfs": true, "devpts": true, "devtmpfs": true, "efivarfs": true,
+	"fusectl": true, "fuse.lxcfs": true, "hugetlbfs": true, "mqueue": true, "nsfs": true,
+	"proc": true, "pstore": true, "ramfs": true, "rpc_pipefs": true, "securityfs": true,
+	"selinuxfs": true, "sysfs": true, "tracefs": true,
+	"squashfs": true, "erofs": true, "iso9660": true,
+}
+
+// kernelDirs are trees of kernel interfaces and device nodes: mounts at or
+// below them are left out. containerDirs belong to container runtimes:
+// mounts strictly below them (overlay layers, per-container shm and
+// volumes) are left out, a disk mounted at one of them is kept.
+var (
+	kernelDirs    = []string{"/proc", "/sys", "/dev", "/run/credentials"}
+	containerDirs = []string{"/var/lib/docker", "/var/lib/containers", "/var/lib/containerd", "/run/containerd", "/run/docker", "/var/lib/kubelet", "/run/netns"}
+)
+
+// realMounts picks from a mount table the mounts disks() reports, sorted
+// by mount point. A mount is left out when
+//
+//   - another mount on the same mount point was mounted later (it hides
+//     this one);
+//   - its type is in pseudoFstypes;
+//   - its mount point is at or below one of kernelDirs, or strictly below
+//     one of containerDirs;
+//   - fstype is not empty and does not name its type;
+//   - a pattern in exclude matches its mount point or a directory above it
+//     (other than /);
+//   - after all that, the same device is mounted elsewhere too (bind
+//     mounts, btrfs subvolumes): each device is listed once, at the mount
+//     of the file system's own root when there is one (not a bind mount of
+//     a directory or file in it), else at the shortest mount point.
+//
+// disks() also leaves out mounts that report no blocks (statfs total 0).
+func realMounts(all []mount, fstype, exclude []string) []mount {
+	top := make(map[string]int, len(all))
+	for i, m := range all {
+		top[m.point] = i
+	}
+	var out []mount
+	byDev := map[string]int{}
+	for i, m := range all {
+		switch {
+		case top[m.point] != i, pseudoFstypes[m.fstype],
+			under(m.point, kernelDirs, true), under(m.point, containerDirs, false),
+			len(fstype) > 0 && !slices.Contains(fstype, m.fstype),
+			excluded(m.point, exclude):
+			continue
+		}
+		if j, ok := byDev[m.dev]; ok {
+			if better(m, out[j]) {
+				out[j] = m
+			}
+			continue
+		}
+		byDev[m.dev] = len(out)
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(a, b mount) int { return strings.Compare(a.point, b.point) })
+	return out
+}
+
+// better reports whether a should stand for its device rather than b.
+func better(a, b mount) bool {
+	if (a.root == "/") != (b.root == "/") {
+		return a.root == "/"
+	}
+	return len(a.point) < len(b.point)
+}
+
+// under reports whether p is below one of dirs, or is one of them when
+// orAt is set.
+func under(p string, dirs []string, orAt bool) bool {
+	for _, d := range dirs {
+		if strings.HasPrefix(p, d+"/") || orAt && p == d {
+			return true
+		}
+	}
+	return false
+}
+
+// excluded reports whether a pattern matches p or a directory above it,
+// other than /: "/var/lib/docker" excludes everything mounted below it.
+func excluded(p string, patterns []string) bool {
+	if len(patterns) == 0 {
+		return false
+	}
+	for {
+		for _, pattern := range patterns {
+			if ok, _ := path.Match(pattern, p); ok {
+				return true
+			}
+		}
+		parent := path.Dir(p)
+		if parent == p || parent == "/" || parent == "." {
+			return false
+		}
+		p = parent
+	}
+}
+
+// statMounts runs statfs on every mount at once and waits for all of them
+// or the end of ctx. A mount that is gone by now or that this process may
+// not look at has a nil entry. A mount that does not answer in time (a
+// dead NFS server) is named in the error, and its call is left to finish
+// in the background.
+func statMounts(ctx context.Context, mounts []mount) ([]*psdisk.UsageStat, error) {
+	type result struct {
+		i   int
+		u   *psdisk.UsageStat
+		err error
+	}
+	results := make(chan result, len(mounts)) // never blocks a late sender
+	for i, m := range mounts {
+		go func() {
+			defer func() {
+				if p := recover(); p != nil {
+					results <- result{i: i, err: fmt.Errorf("internal error (recovered panic): %v", p)}
+				}
+			}()
+			u, err := psdisk.UsageWithContext(ctx, m.point)
+			results <- result{i, u, err}
+		}()
+	}
+	usages := make([]*psdisk.UsageStat, len(mounts))
+	answered := make([]bool, len(mounts))
+	for range mounts {
+		select {
+		case r := <-results:
+			answered[r.i] = true
+			switch {
+			case r.err == nil:
+				usages[r.i] = r.u
+			case errors.Is(r.err, fs.ErrNotExist), errors.Is(r.err, fs.ErrPermission):
+				// Unmounted since the table was read, or below a
+				// directory this user may not enter.
+			default:
+				return nil, fmt.Errorf("%s: %w", mounts[r.i].point, r.err)
+			}
+		case <-ctx.Done():
+			var stuck []string
+			for i, ok := range answered {
+				if !ok {
+					stuck = append(stuck, mounts[i].point)
+				}
+			}
+			if len(stuck) > 3 {
+				stuck = append(stuck[:3], fmt.Sprintf("and %d more", len(stuck)-3))
+			}
+			return nil, fmt.Errorf("%s: %w", strings.Join(stuck, ", "), context.Cause(ctx))
+		}
+	}
+	return usages, nil
+}
+
+// stringList is an argument that takes a string or a list (or tuple) of
+// strings; None leaves it empty.
+type stringList []string
+
+func (l *stringList) Unpack(v starlark.Value) error {
+	if s, ok := starlark.AsString(v); ok {
+		*l = stringList{s}
+		return nil
+	}
+	it, ok := v.(starlark.Iterable)
+	if !ok {
+		return fmt.Errorf("got %s, want a string or a list of strings", v.Type())
+	}
+	iter := it.Iterate()
+	defer iter.Done()
+	var list stringList
+	var x starlark.Value
+	for i := 0; iter.Next(&x); i++ {
+		s, ok := starlark.AsString(x)
+		if !ok {
+			return fmt.Errorf("element %d is %s, want string", i, x.Type())
+		}
+		list = append(list, s)
+	}
+	*l = list
+	return nil
+}
+
+// host() describes the machine: its name, operating system and kernel, and
+// when it booted.
+func host(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	ctx, err := runContext(thread, b)
+	if err != nil {
+		return nil, err
+	}
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		return nil, err
+	}
+	return sample(ctx, b, "", func() (starlark.StringDict, error) {
+		hostname, err := os.Hostname()
+		if err != nil {
+			return nil, err
+		}
+		kernel, err := pshost.KernelVersionWithContext(ctx)
+		if err != nil {
+			return nil, err
+		}
+		boot, err := bootTime()
+		if err != nil {
+			return nil, err
+		}
+		uptime, err := uptimeSeconds()
+		if err != nil {
+			return nil, err
+		}
+		platform, version := osRelease()
+		return starlark.StringDict{
+			"hostname":         starlark.String(hostname),
+			"os":               starlark.String(runtime.GOOS),
+			"platform":         starlark.String(platform),
+			"platform_version": starlark.String(version),
+			"kernel":           starlark.String(kernel),
+			"uptime_seconds":   starlark.Float(uptime),
+			"boot_time":        starlark.MakeInt64(boot),
+		}, nil
+	})
+}
+
+// bootTime reads when the machine booted, in Unix seconds, from the btime
+// line of /proc/stat, as ps does.
+func bootTime() (int64, error) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(data)) {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	return 0, errors.New("/proc/stat has no btime line")
+}
+
+// uptimeSeconds reads the time since boot from /proc/uptime.
+func uptimeSeconds() (float64, error) {
+	data, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		return 0, err
+	}
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return 0, errors.New("/proc/uptime is empty")
+	}
+	return strconv.ParseFloat(f[0], 64)
+}
+
+// osRelease returns the distribution's ID and VERSION_ID from os-release(5):
+// "ubuntu" and "24.04", "debian" and "12", "alpine" and "3.20.3". Both are
+// "" when the file is missing (a scratch container).
+func osRelease() (id, version string) {
+	data, err := os.ReadFile("/etc/os-release")
+	if err != nil {
+		data, _ = os.ReadFile("/usr/lib/os-release")
+	}
+	for line := range strings.Lines(string(data)) {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "ID":
+			id = unquoteShell(v)
+		case "VERSION_ID":
+			version = unquoteShell(v)
+		}
+	}
+	return id, version
+}
+
+// unquoteShell removes the quotes of an os-release value: 'a b', "a b"
+// (where a backslash escapes the next character) or a bare word.
+func unquoteShell(v string) string {
+	if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
+		return v[1 : len(v)-1]
+	}
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		v = v[1 : len(v)-1]
+		var b strings.Builder
+		for i := 0; i < len(v); i++ {
+			if v[i] == '\\' && i+1 < len(v) {
+				i++
+			}
+			b.WriteByte(v[i])
+		}
+		return b.String()
+	}
+	return v
 }

@@ -1,0 +1,457 @@
+package builtins
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+)
+
+// callProcess calls process(**kwargs) on a check thread of run (nil: a
+// thread with no run) under ctx.
+func callProcess(t testing.TB, ctx context.Context, run *Run, kwargs map[string]string) (*starlarkstruct.Struct, error) {
+	t.Helper()
+	thread := &starlark.Thread{Name: t.Name()}
+	SetContext(thread, ctx)
+	if run != nil {
+		SetRun(thread, run)
+	}
+	var kw []starlark.Tuple
+	for _, k := range slices.Sorted(func(yield func(string) bool) {
+		for k := range kwargs {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		kw = append(kw, starlark.Tuple{starlark.String(k), starlark.String(kwargs[k])})
+	}
+	v, err := starlark.Call(thread, Predeclared()["process"], nil, kw)
+	if err != nil {
+		return nil, err
+	}
+	return v.(*starlarkstruct.Struct), nil
+}
+
+// found returns the pids of a process() result, checking that count,
+// pids and procs agree.
+func found(t *testing.T, p *starlarkstruct.Struct) []int {
+	t.Helper()
+	count, _ := attr[starlark.Int](t, p, "count").Int64()
+	pidList := attr[*starlark.List](t, p, "pids")
+	procs := attr[*starlark.List](t, p, "procs")
+	if int(count) != pidList.Len() || pidList.Len() != procs.Len() {
+		t.Fatalf("count %d, %d pids, %d procs", count, pidList.Len(), procs.Len())
+	}
+	var pids []int
+	for i := range pidList.Len() {
+		pid, _ := pidList.Index(i).(starlark.Int).Int64()
+		pids = append(pids, int(pid))
+	}
+	return pids
+}
+
+// sleeper is a copy of sleep(1) under a name no other process has.
+type sleeper struct {
+	name, path string
+}
+
+// newSleeper copies sleep(1) to a temporary file named prefix plus random
+// hex digits.
+func newSleeper(t testing.TB, prefix string) sleeper {
+	t.Helper()
+	src, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep(1):", err)
+	}
+	name := prefix + rand.Text()[:8]
+	path := filepath.Join(t.TempDir(), name)
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return sleeper{name, path}
+}
+
+// start runs the sleeper for an hour; the test's cleanup stops it.
+func (s sleeper) start(t testing.TB) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(s.path, "3600")
+	if err := cmd.Start(); err != nil { // returns once exec has succeeded
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopProc(cmd) })
+	// A busybox sleep, copied under another name, exits at once.
+	time.Sleep(10 * time.Millisecond)
+	var ws syscall.WaitStatus
+	if pid, _ := syscall.Wait4(cmd.Process.Pid, &ws, syscall.WNOHANG, nil); pid != 0 {
+		t.Skipf("%s exited at once (a multi-call binary that needs its own name?)", s.path)
+	}
+	return cmd
+}
+
+func stopProc(cmd *exec.Cmd) {
+	cmd.Process.Kill()
+	cmd.Wait()
+}
+
+func TestProcessFindsStartedProcess(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("needs /proc")
+	}
+	s := newSleeper(t, "igp") // 11 bytes: the kernel keeps it whole
+	cmd := s.start(t)
+	pid := cmd.Process.Pid
+	me, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := "0"
+	if me.Uid == "0" {
+		other = "65534"
+	}
+
+	for _, tt := range []struct {
+		kwargs map[string]string
+		want   bool
+	}{
+		{map[string]string{"name": s.name}, true},
+		{map[string]string{"pattern": regexp.QuoteMeta(s.path) + " 3600$"}, true},
+		{map[string]string{"pattern": "^" + regexp.QuoteMeta(s.path)}, true},
+		{map[string]string{"user": me.Username}, true},
+		{map[string]string{"user": me.Uid, "name": s.name}, true},
+		{map[string]string{"name": s.name, "pattern": "3600", "user": me.Username}, true},
+		{map[string]string{"name": s.name[:len(s.name)-1]}, false}, // exact, not a prefix
+		{map[string]string{"name": s.name, "pattern": "7200"}, false},
+		{map[string]string{"name": s.name, "user": other}, false},
+	} {
+		p, err := callProcess(t, t.Context(), NewRun(), tt.kwargs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.Contains(found(t, p), pid); got != tt.want {
+			t.Errorf("process(%v) found pid %d: %v, want %v", tt.kwargs, pid, got, tt.want)
+		}
+	}
+
+	// The process's attributes.
+	p, err := callProcess(t, t.Context(), NewRun(), map[string]string{"name": s.name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pids := found(t, p); len(pids) != 1 {
+		t.Fatalf("process(name=%q) found %v, want only %d", s.name, pids, pid)
+	}
+	procs := attr[*starlark.List](t, p, "procs")
+	proc := procs.Index(0).(*starlarkstruct.Struct)
+	if got, _ := attr[starlark.Int](t, proc, "pid").Int64(); int(got) != pid {
+		t.Errorf("pid = %d, want %d", got, pid)
+	}
+	if got := attr[starlark.String](t, proc, "name"); string(got) != s.name {
+		t.Errorf("name = %q, want %q", got, s.name)
+	}
+	if got, want := attr[starlark.String](t, proc, "cmdline"), s.path+" 3600"; string(got) != want {
+		t.Errorf("cmdline = %q, want %q", got, want)
+	}
+	if got := attr[starlark.String](t, proc, "user"); string(got) != me.Username {
+		t.Errorf("user = %q, want %q", got, me.Username)
+	}
+	if rss := uint64Attr(t, proc, "rss"); rss == 0 || rss > 1<<30 {
+		t.Errorf("rss = %d bytes", rss)
+	}
+	start := float64(attr[starlark.Float](t, proc, "start_time"))
+	// The start time counts in 10 ms ticks from a boot time in whole
+	// seconds, so it can be a second early.
+	if now := float64(time.Now().UnixNano()) / 1e9; start < now-60 || start > now+1 {
+		t.Errorf("start_time = %f, now is %f", start, now)
+	}
+
+	// Once it has exited, a new run does not find it.
+	stopProc(cmd)
+	for _, kw := range []map[string]string{{"name": s.name}, {"pattern": regexp.QuoteMeta(s.path)}} {
+		p, err := callProcess(t, t.Context(), NewRun(), kw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pids := found(t, p); len(pids) != 0 {
+			t.Errorf("process(%v) after exit found %v", kw, pids)
+		}
+	}
+}
+
+// The kernel cuts names to 15 bytes; process() completes them from argv[0]
+// and matches the whole name.
+func TestProcessLongName(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("needs /proc")
+	}
+	s := newSleeper(t, "igproc-longname-") // 24 bytes
+	pid := s.start(t).Process.Pid
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(comm)); got != s.name[:15] {
+		t.Fatalf("comm = %q, want the name cut to %q", got, s.name[:15])
+	}
+	for name, want := range map[string]bool{s.name: true, s.name[:15]: false} {
+		p, err := callProcess(t, t.Context(), NewRun(), map[string]string{"name": name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.Contains(found(t, p), pid); got != want {
+			t.Errorf("process(name=%q) found it: %v, want %v", name, got, want)
+		}
+	}
+}
+
+// The checks of one run share one scan of the process table: a process
+// that exits during the run is still listed, as the run first saw it.
+func TestProcessScanSharedByRun(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("needs /proc")
+	}
+	s := newSleeper(t, "igs")
+	cmd := s.start(t)
+	run := NewRun()
+	defer run.Close()
+	kw := map[string]string{"name": s.name}
+	for i := range 2 {
+		p, err := callProcess(t, t.Context(), run, kw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pids := found(t, p); !slices.Equal(pids, []int{cmd.Process.Pid}) {
+			t.Fatalf("call %d in one run: found %v, want [%d]", i+1, pids, cmd.Process.Pid)
+		}
+		stopProc(cmd)
+	}
+	p, err := callProcess(t, t.Context(), NewRun(), kw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pids := found(t, p); len(pids) != 0 {
+		t.Errorf("a new run found %v", pids)
+	}
+}
+
+// The guard does not list itself, as pgrep does not: a pattern must not
+// match the guard's own command line.
+func TestProcessLeavesOutItself(t *testing.T) {
+	p, err := callProcess(t, t.Context(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := found(t, p)
+	if len(pids) == 0 {
+		t.Fatal("process() found no process at all")
+	}
+	if slices.Contains(pids, os.Getpid()) {
+		t.Errorf("process() lists this process, %d", os.Getpid())
+	}
+	if !slices.IsSorted(pids) {
+		t.Errorf("pids are not sorted: %v", pids)
+	}
+}
+
+func TestProcessErrors(t *testing.T) {
+	for _, tt := range []struct {
+		kwargs []starlark.Tuple
+		want   string
+	}{
+		{procKwarg("pattern", starlark.String("(")), "process: pattern \"(\": error parsing regexp: missing closing ): `(`"},
+		{procKwarg("name", starlark.String("")), "process: name is empty"},
+		{procKwarg("pattern", starlark.String("")), "process: pattern is empty"},
+		{procKwarg("user", starlark.String("")), "process: user is empty"},
+		{procKwarg("name", starlark.MakeInt(1)), `process: for parameter "name": got int, want string or None`},
+		{procKwarg("user", starlark.String("no-such-user-ig")), `process: user "no-such-user-ig": no such user`},
+		{procKwarg("nam", starlark.String("x")), `process: unexpected keyword argument "nam" (did you mean name?)`},
+	} {
+		thread := &starlark.Thread{}
+		SetContext(thread, t.Context())
+		_, err := starlark.Call(thread, Predeclared()["process"], nil, tt.kwargs)
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("process(%v): error = %v, want %s", tt.kwargs, err, tt.want)
+		}
+	}
+	// None is the default.
+	thread := &starlark.Thread{}
+	SetContext(thread, t.Context())
+	if _, err := starlark.Call(thread, Predeclared()["process"], nil, procKwarg("name", starlark.None)); err != nil {
+		t.Errorf("process(name=None): %v", err)
+	}
+}
+
+func procKwarg(k string, v starlark.Value) []starlark.Tuple {
+	return []starlark.Tuple{{starlark.String(k), v}}
+}
+
+func TestProcessCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(t.Context())
+	cancel(errors.New("timed out after 5s"))
+	_, err := callProcess(t, ctx, NewRun(), map[string]string{"name": "x"})
+	if err == nil || err.Error() != "process: timed out after 5s" {
+		t.Errorf("error = %v, want process: timed out after 5s", err)
+	}
+}
+
+// A /proc read that blocks (cmdline of a process stuck in the kernel)
+// must not hold the check past its deadline, nor the next check of the
+// run. A FIFO with no writer blocks open(2) the same way.
+func TestProcessHonoursDeadline(t *testing.T) {
+	root := t.TempDir()
+	if err := os.Mkdir(filepath.Join(root, "42"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(root, "42", "stat")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	table := newProcTable(root)
+	run := NewRun()
+	run.Shared(procKey, func() (any, func()) { return table, table.close })
+	t.Cleanup(func() {
+		run.Close()
+		// Let the stuck open return, so the test leaks no goroutine.
+		if f, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
+			f.Close()
+		}
+	})
+
+	for i := range 2 {
+		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		start := time.Now()
+		_, err := callProcess(t, ctx, run, map[string]string{"name": "x"})
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.HasPrefix(err.Error(), "process: ") {
+			t.Errorf("check %d: error = %v, want process: context deadline exceeded", i+1, err)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("check %d returned %v after its deadline", i+1, d)
+		}
+	}
+}
+
+func TestParseStat(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want procStat
+		ok   bool
+	}{
+		{"1 (systemd) S 0 1 1 0 -1 4194560 1 2 3 4 5 6 7 8 20 0 1 0 27 22589440 3239 18446744073709551615",
+			procStat{"systemd", 27, 3239}, true},
+		// A name with spaces and parentheses ends at the last ')'.
+		{"7 (a) b (c)) R 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 99 0 12 0", procStat{"a) b (c)", 99, 12}, true},
+		{"2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 3 0 0 18446744073709551615", procStat{"kthreadd", 3, 0}, true},
+		{"3 (short) S 0", procStat{}, false},
+		{"", procStat{}, false},
+	} {
+		got, ok := parseStat([]byte(tt.in))
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("parseStat(%q) = %+v, %v; want %+v, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// BenchmarkProcess measures process() with 500 extra processes running:
+// one call in a fresh run, and 20 concurrent calls (20 checks) sharing
+// one run, which should cost little more than one call. "absent" matches
+// nothing (the scan alone); the others match the 500.
+func BenchmarkProcess(b *testing.B) {
+	if runtime.GOOS != "linux" {
+		b.Skip("needs /proc")
+	}
+	s := newSleeper(b, "igb")
+	var cmds []*exec.Cmd
+	b.Cleanup(func() {
+		for _, c := range cmds {
+			c.Process.Kill()
+		}
+		for _, c := range cmds {
+			c.Wait()
+		}
+	})
+	for range 500 {
+		cmd := exec.Command(s.path, "3600")
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		cmds = append(cmds, cmd)
+	}
+	entries, _ := os.ReadDir("/proc")
+	b.Logf("%d entries in /proc", len(entries))
+
+	for _, q := range []struct {
+		label  string
+		kwargs map[string]string
+	}{
+		{"absent", map[string]string{"name": "no-such-process"}}, // the scan alone
+		{"name", map[string]string{"name": s.name}},
+		{"pattern", map[string]string{"pattern": regexp.QuoteMeta(s.name) + " 3600$"}},
+		{"user", map[string]string{"user": strconv.Itoa(os.Getuid()), "name": s.name}},
+	} {
+		check := func(b *testing.B, p *starlarkstruct.Struct, err error) {
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			want := int64(500)
+			if q.kwargs["name"] == "no-such-process" {
+				want = 0
+			}
+			if v, _ := p.Attr("count"); v.(starlark.Int).BigInt().Int64() != want {
+				b.Errorf("count = %v, want %d", v, want)
+			}
+		}
+		b.Run(q.label+"/one", func(b *testing.B) {
+			for b.Loop() {
+				run := NewRun()
+				p, err := callProcess(b, b.Context(), run, q.kwargs)
+				check(b, p, err)
+				run.Close()
+			}
+		})
+		b.Run(q.label+"/20-concurrent", func(b *testing.B) {
+			for b.Loop() {
+				run := NewRun()
+				var wg sync.WaitGroup
+				for range 20 {
+					wg.Go(func() {
+						p, err := callProcess(b, b.Context(), run, q.kwargs)
+						check(b, p, err)
+					})
+				}
+				wg.Wait()
+				run.Close()
+			}
+		})
+	}
+}
