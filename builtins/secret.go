@@ -1,10 +1,15 @@
 // This file holds the Secret type: a value read with secret() whose text
 // never turns back into a plain Starlark string (DESIGN §4). Concatenation
-// with + spreads the taint; str() and repr() show <secret:NAME>.
+// with + spreads the taint; str() and repr() show <secret:NAME>. It also
+// holds secret() itself, which reads NAME or the file NAME_FILE names.
 package builtins
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"strings"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
@@ -67,4 +72,93 @@ func Reveal(v starlark.Value) (text string, secret, ok bool) {
 		return v.value, true, true
 	}
 	return "", false, false
+}
+
+// MaxSecretFile is the largest file secret() reads through NAME_FILE.
+const MaxSecretFile = 64 << 10
+
+// secret(name) reads NAME, or the file named by NAME_FILE, in the load
+// phase only: the value is registered with the output scrubber before any
+// check runs. A problem (unset, both set, a bad file) is recorded like
+// env()'s and an empty Secret is returned, so the load goes on.
+func secret(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var name string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name); err != nil {
+		return nil, err
+	}
+	if err := checkEnvName(b.Name(), name); err != nil {
+		return nil, err
+	}
+	cfg := configOf(thread)
+	if !cfg.load {
+		return nil, fmt.Errorf("%s: call secret(%q) at the top level of the script (e.g. TOKEN = secret(%q)), not inside a check: every secret is registered for scrubbing before any check runs", b.Name(), name, name)
+	}
+	value, err := readSecret(cfg, name)
+	if err != nil {
+		return cfg.problem(thread, NewSecret(name, ""), "%s: %v", b.Name(), err)
+	}
+	cfg.addSecret(name, value)
+	return NewSecret(name, value), nil
+}
+
+// readSecret returns the value of NAME or of the file NAME_FILE names.
+// Its errors name the variables and the path, never the value.
+func readSecret(cfg *Config, name string) (string, error) {
+	value, inEnv := cfg.get(name)
+	path, inFile := cfg.get(name + "_FILE")
+	switch {
+	case inEnv && inFile:
+		return "", fmt.Errorf("%s and %s_FILE are both set; set only one", name, name)
+	case inEnv:
+		return value, nil
+	case !inFile:
+		return "", fmt.Errorf("%s is not set; set %s, or %s_FILE to the path of a file that holds it", name, name, name)
+	}
+	fail := func(format string, args ...any) (string, error) {
+		return "", fmt.Errorf("%s_FILE=%s: %s", name, path, fmt.Sprintf(format, args...))
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fail("%v", pathErr(err))
+	}
+	switch {
+	case fi.IsDir():
+		return fail("is a directory; want a file")
+	case !fi.Mode().IsRegular():
+		return fail("is not a regular file")
+	case fi.Size() > MaxSecretFile:
+		return fail("is %d bytes; a secret file may hold at most %d (64 KiB)", fi.Size(), MaxSecretFile)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fail("%v", pathErr(err))
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxSecretFile+1))
+	if err != nil {
+		return fail("%v", pathErr(err))
+	}
+	if len(data) > MaxSecretFile {
+		return fail("holds more than %d bytes (64 KiB)", MaxSecretFile)
+	}
+	s := string(data)
+	if strings.HasSuffix(s, "\r\n") {
+		s = s[:len(s)-2]
+	} else {
+		s = strings.TrimSuffix(s, "\n")
+	}
+	if s == "" {
+		return fail("is empty")
+	}
+	return s, nil
+}
+
+// pathErr drops the operation and path from an *os.PathError, which the
+// message already names.
+func pathErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 
@@ -30,13 +31,39 @@ type Options struct {
 	Color bool
 	// Version is the infra-guard version recorded in machine formats.
 	Version string
+	// WarnAsFailure makes junit and tap report a WARN check as failed
+	// (<failure type="warn">, "not ok"). By default a WARN passes there,
+	// with its message shown, as it does for `after` dependencies.
+	WarnAsFailure bool
+	// Masks are the raw values of the run's secrets. The github format
+	// registers each with ::add-mask:: before anything else, and writes
+	// *** for them in the files it appends to itself ($GITHUB_STEP_SUMMARY,
+	// $GITHUB_OUTPUT), which are not behind the caller's scrubber.
+	Masks []string
+	// Getenv reads an environment variable (the github format reads
+	// GITHUB_STEP_SUMMARY, GITHUB_OUTPUT and GITHUB_WORKSPACE). Nil means
+	// os.Getenv; tests inject their own.
+	Getenv func(string) string
+}
+
+// getenv returns o.Getenv, or os.Getenv when it is nil.
+func (o Options) getenv() func(string) string {
+	if o.Getenv == nil {
+		return os.Getenv
+	}
+	return o.Getenv
 }
 
 // Formats maps a format name (the --format and --report value) to the
 // constructor of its reporter.
 var Formats = map[string]func(Options) Reporter{
-	"text": newText,
-	"json": newJSON,
+	"text":       newText,
+	"json":       newJSON,
+	"junit":      newJUnit,
+	"tap":        newTAP,
+	"github":     newGitHub,
+	"nagios":     newNagios,
+	"prometheus": newPrometheus,
 }
 
 // New returns the reporter for format, or an error naming the known formats.

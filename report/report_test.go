@@ -104,6 +104,10 @@ func fixtures() map[string]*runtime.Report {
 	return reports
 }
 
+// noEnv is an empty environment, so that the github format run by a test
+// inside GitHub Actions does not append to the real step summary.
+func noEnv(string) string { return "" }
+
 func render(t *testing.T, format string, opts Options, r *runtime.Report) []byte {
 	t.Helper()
 	rep, err := New(format, opts)
@@ -141,15 +145,25 @@ func TestGolden(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			golden(t, name+".txt", render(t, "text", Options{}, r))
 			golden(t, name+".json", render(t, "json", Options{Version: "v1.2.3"}, r))
+			golden(t, name+".junit.xml", render(t, "junit", Options{Version: "v1.2.3"}, r))
+			golden(t, name+".tap", render(t, "tap", Options{}, r))
+			golden(t, name+".github.txt", render(t, "github", Options{Getenv: noEnv}, r))
+			golden(t, name+".nagios.txt", render(t, "nagios", Options{}, r))
+			golden(t, name+".prom", render(t, "prometheus", Options{}, r))
 		})
 	}
+	t.Run("statuses/warn-as-failure", func(t *testing.T) {
+		r := fixtures()["statuses"]
+		golden(t, "statuses.warn-as-failure.junit.xml", render(t, "junit", Options{Version: "v1.2.3", WarnAsFailure: true}, r))
+		golden(t, "statuses.warn-as-failure.tap", render(t, "tap", Options{WarnAsFailure: true}, r))
+	})
 	t.Run("statuses/color", func(t *testing.T) {
 		golden(t, "statuses.color.txt", render(t, "text", Options{Color: true}, fixtures()["statuses"]))
 	})
 }
 
 func TestNew(t *testing.T) {
-	if got, want := Names(), []string{"json", "text"}; !slices.Equal(got, want) {
+	if got, want := Names(), []string{"github", "json", "junit", "nagios", "prometheus", "tap", "text"}; !slices.Equal(got, want) {
 		t.Errorf("Names() = %q, want %q", got, want)
 	}
 	for _, name := range Names() {
@@ -161,7 +175,7 @@ func TestNew(t *testing.T) {
 	if err == nil {
 		t.Fatal(`New("xml") succeeded`)
 	}
-	if got, want := err.Error(), `unknown format "xml" (known: json, text)`; got != want {
+	if got, want := err.Error(), `unknown format "xml" (known: github, json, junit, nagios, prometheus, tap, text)`; got != want {
 		t.Errorf("New(\"xml\") error = %q, want %q", got, want)
 	}
 }
@@ -339,7 +353,7 @@ func (w *countWriter) Write(p []byte) (int, error) { w.writes++; return len(p), 
 func TestWrite(t *testing.T) {
 	r := fixtures()["statuses"]
 	for _, name := range Names() {
-		rep, _ := New(name, Options{})
+		rep, _ := New(name, Options{Getenv: noEnv})
 		if err := rep.Report(failWriter{}, r); err == nil || !strings.Contains(err.Error(), "disk full") {
 			t.Errorf("%s: write error = %v, want disk full", name, err)
 		}

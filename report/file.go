@@ -1,0 +1,106 @@
+// This file holds WriteFileAtomic, which --report and the prometheus
+// textfile output use so that a reader (node_exporter, a CI artifact
+// upload, a person running cat) never sees a half-written report.
+package report
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// defaultFileMode is the mode of a report file that did not exist before:
+// readable by everyone, as node_exporter (often another user) must read it.
+const defaultFileMode fs.FileMode = 0o644
+
+// WriteFileAtomic replaces the file at path with what write writes, so that
+// whoever opens path sees either the old content or the whole new content,
+// never part of it.
+//
+// It writes to a temporary file in the same directory (".NAME.tmp-*", so a
+// textfile collector looking for *.prom ignores it), flushes it to disk,
+// gives it the old file's permissions (0644 for a new file) and renames it
+// over path; then it syncs the directory so the rename survives a crash.
+// On any error, or a panic in write, the temporary file is removed and the
+// old file is left as it was. A symlink at path is replaced, not followed.
+func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
+	dir, base := filepath.Split(path)
+	if base == "" {
+		return fmt.Errorf("write %s: not a file name", path)
+	}
+	if dir == "" {
+		dir = "."
+	}
+	mode := defaultFileMode
+	if fi, err := os.Stat(path); err == nil {
+		if fi.IsDir() {
+			return fmt.Errorf("write %s: is a directory", path)
+		}
+		mode = fi.Mode().Perm()
+	}
+
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, unwrapPath(err))
+	}
+	tmp := f.Name()
+	done := false
+	defer func() {
+		if !done { // an error or a panic in write
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+
+	bw := bufio.NewWriterSize(f, 64<<10)
+	if err := write(bw); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", path, unwrapPath(err))
+	}
+	if err := f.Chmod(mode); err != nil {
+		return fmt.Errorf("write %s: %w", path, unwrapPath(err))
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", path, unwrapPath(err))
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, unwrapPath(err))
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, unwrapPath(err))
+	}
+	done = true
+	syncDir(dir)
+	return nil
+}
+
+// unwrapPath drops the *PathError's own path, which names the temporary
+// file: the error should name the file the user asked for.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
+}
+
+// syncDir makes a rename in dir durable. Some filesystems cannot sync a
+// directory; the file itself is already synced, so that is not an error.
+func syncDir(dir string) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return
+	}
+	_ = d.Sync()
+	_ = d.Close()
+}

@@ -1,0 +1,381 @@
+// This file holds the github format, for a GitHub Actions step: workflow
+// commands on stdout (https://docs.github.com/actions/reference/workflow-commands-for-github-actions),
+// a Markdown table appended to $GITHUB_STEP_SUMMARY and step outputs
+// appended to $GITHUB_OUTPUT.
+//
+//	::add-mask::<each secret value>
+//	::error file=guard.star,line=16,title=nginx (fail)::check returned False
+//	::warning file=guard.star,line=15,title=api (warn)::database degraded
+//	infra-guard: 3 checks: 1 ok, 1 warn, 1 fail, 0 unknown, 0 skipped in 1.3s — exit 2
+//
+// Only problems become annotations (FAIL and UNKNOWN ::error, WARN
+// ::warning): a ::notice per passing check would bury them, and the step
+// summary lists every check anyway.
+package report
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/infra-guard/infra-guard/builtins"
+	"github.com/infra-guard/infra-guard/runtime"
+)
+
+// GitHubSummaryLimit is the most GitHub keeps of one step's summary file;
+// past it the whole summary is dropped. The github format writes no more
+// than what is left of it.
+const GitHubSummaryLimit = 1 << 20
+
+// maxCellRunes caps a message in the summary table, so one huge message
+// (an HTTP body) does not take the whole 1 MiB.
+const maxCellRunes = 1000
+
+var githubEmoji = [...]string{
+	builtins.OK: "✅", builtins.Warn: "⚠️", builtins.Fail: "❌", builtins.Unknown: "❓", builtins.Skip: "⏭️",
+}
+
+// exitStatus is the status an exit code stands for, as in status= of
+// $GITHUB_OUTPUT and the summary heading.
+var exitStatus = [...]builtins.Status{
+	runtime.ExitOK: builtins.OK, runtime.ExitWarn: builtins.Warn,
+	runtime.ExitFail: builtins.Fail, runtime.ExitUnknown: builtins.Unknown,
+}
+
+type githubReporter struct {
+	masks  []string // the secrets' values, and each line of multi-line ones
+	getenv func(string) string
+	scrub  *strings.Replacer // masks → ***, for the files
+}
+
+var _ Reporter = (*githubReporter)(nil)
+
+func newGitHub(opts Options) Reporter {
+	g := &githubReporter{getenv: opts.getenv()}
+	seen := map[string]bool{}
+	add := func(s string) {
+		if strings.TrimSpace(s) != "" && !seen[s] {
+			seen[s] = true
+			g.masks = append(g.masks, s)
+		}
+	}
+	for _, m := range opts.Masks {
+		add(m)
+		// The runner masks a multi-line value line by line only when told
+		// each line (GitHub's docs: "mask each line individually").
+		if strings.ContainsAny(m, "\r\n") {
+			for _, l := range strings.FieldsFunc(m, func(r rune) bool { return r == '\n' || r == '\r' }) {
+				add(l)
+			}
+		}
+	}
+	// Longest first, so a value that contains another is replaced whole.
+	byLen := slices.Clone(g.masks)
+	slices.SortStableFunc(byLen, func(a, b string) int { return len(b) - len(a) })
+	var pairs []string
+	for _, m := range byLen {
+		pairs = append(pairs, m, "***")
+	}
+	g.scrub = strings.NewReplacer(pairs...)
+	return g
+}
+
+// Report writes the workflow commands to w in a single Write, then appends
+// to $GITHUB_STEP_SUMMARY and $GITHUB_OUTPUT when they are set.
+func (g *githubReporter) Report(w io.Writer, r *runtime.Report) error {
+	var b strings.Builder
+	for _, m := range g.masks {
+		b.WriteString("::add-mask::" + escapeData(m) + "\n")
+	}
+	for _, e := range r.Errors {
+		b.WriteString(g.loadErrorCommand(e))
+	}
+	if len(r.Errors) == 0 && len(r.Checks) == 0 {
+		b.WriteString(command("error", "no checks registered", "title", "infra-guard"))
+	}
+	if r.Incomplete != "" {
+		b.WriteString(command("error", "run incomplete: "+r.Incomplete, "title", "infra-guard"))
+	}
+	for _, c := range r.Checks {
+		st := status(c.Status)
+		kind := "error"
+		switch st {
+		case builtins.Warn:
+			kind = "warning"
+		case builtins.OK, builtins.Skip:
+			continue
+		}
+		msg := strings.TrimRight(c.Message, " \t\r\n")
+		if c.Backtrace != "" {
+			msg = strings.TrimLeft(msg+"\n"+strings.TrimRight(c.Backtrace, "\n"), "\n")
+		}
+		if msg == "" {
+			msg = problemMessage(c)
+		}
+		props := []string{}
+		if file := g.annotationFile(c.File); file != "" {
+			props = append(props, "file", file)
+			if c.Line > 0 {
+				props = append(props, "line", strconv.Itoa(c.Line))
+			}
+		}
+		props = append(props, "title", oneLine(c.Name)+" ("+st.String()+")")
+		b.WriteString(command(kind, msg, props...))
+	}
+	b.WriteString("infra-guard: " + (&textReporter{}).summary(r) + "\n")
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return err
+	}
+
+	if path := g.getenv("GITHUB_STEP_SUMMARY"); path != "" {
+		if err := g.appendSummary(path, r); err != nil {
+			return fmt.Errorf("github: $GITHUB_STEP_SUMMARY: %w", err)
+		}
+	}
+	if path := g.getenv("GITHUB_OUTPUT"); path != "" {
+		if err := appendFile(path, g.outputs(r)); err != nil {
+			return fmt.Errorf("github: $GITHUB_OUTPUT: %w", err)
+		}
+	}
+	return nil
+}
+
+// loadErrorRE splits a load error "file:line:col: message".
+var loadErrorRE = regexp.MustCompile(`(?s)^([^:\n]+):(\d+):(\d+): (.*)$`)
+
+func (g *githubReporter) loadErrorCommand(e string) string {
+	m := loadErrorRE.FindStringSubmatch(e)
+	if m == nil {
+		return command("error", e, "title", "load error")
+	}
+	return command("error", m[4], "file", g.annotationFile(m[1]), "line", m[2], "col", m[3], "title", "load error")
+}
+
+// annotationFile makes file relative to $GITHUB_WORKSPACE, as annotations
+// want it, when it lies inside; otherwise it is returned as is.
+func (g *githubReporter) annotationFile(file string) string {
+	ws := g.getenv("GITHUB_WORKSPACE")
+	if ws == "" || file == "" {
+		return file
+	}
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return file
+	}
+	rel, err := filepath.Rel(ws, abs)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return file
+	}
+	return filepath.ToSlash(rel)
+}
+
+// command formats a workflow command "::kind k=v,k=v::message", escaping as
+// @actions/core does: the message's % CR LF, and also : and , in the
+// property values. Control characters are shown escaped, as in text.
+func command(kind, msg string, props ...string) string {
+	var b strings.Builder
+	b.WriteString("::" + kind)
+	for i := 0; i+1 < len(props); i += 2 {
+		if i == 0 {
+			b.WriteByte(' ')
+		} else {
+			b.WriteByte(',')
+		}
+		b.WriteString(props[i] + "=" + escapeProperty(sanitize(props[i+1], true)))
+	}
+	b.WriteString("::" + escapeData(sanitize(msg, true)) + "\n")
+	return b.String()
+}
+
+func escapeData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+func escapeProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}
+
+// appendSummary appends the Markdown summary to path, within what is left
+// of GitHubSummaryLimit.
+func (g *githubReporter) appendSummary(path string, r *runtime.Report) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return err
+	}
+	md := g.summary(r, GitHubSummaryLimit-int(fi.Size()))
+	if _, err := io.WriteString(f, md); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// summary is the Markdown for the step summary, at most budget bytes: a
+// heading, the counts, load errors, and a table of the checks. When the
+// table does not fit, problems are kept before passing checks, and a last
+// line says how many were left out. When not even the heading fits, it is
+// "".
+func (g *githubReporter) summary(r *runtime.Report, budget int) string {
+	var head strings.Builder
+	code := r.ExitCode
+	if code < runtime.ExitOK || code > runtime.ExitUnknown {
+		code = runtime.ExitUnknown
+	}
+	head.WriteString("### " + githubEmoji[exitStatus[code]] + " infra-guard: " + mdText(g.scrub.Replace(r.Script)) + " — exit " + strconv.Itoa(r.ExitCode) + "\n\n")
+	head.WriteString(mdText(g.scrub.Replace((&textReporter{}).summary(r))) + "\n\n")
+	if r.Incomplete != "" {
+		head.WriteString("> **Incomplete:** " + mdText(g.scrub.Replace(oneLine(r.Incomplete))) + "\n\n")
+	}
+	if len(r.Errors) > 0 {
+		head.WriteString("Load errors:\n\n" + codeBlock(g.scrub.Replace(sanitize(strings.Join(r.Errors, "\n"), true))) + "\n")
+	}
+	const note = "\n_%d of %d checks not shown: GitHub keeps at most 1 MiB of a step's summary._\n"
+	const noteRoom = 128
+	if len(r.Checks) == 0 {
+		if head.Len() > budget {
+			return ""
+		}
+		return head.String()
+	}
+	head.WriteString("| status | check | duration | message |\n| --- | --- | ---: | --- |\n")
+	if head.Len()+noteRoom > budget {
+		return ""
+	}
+
+	rows := make([]string, len(r.Checks))
+	for i, c := range r.Checks {
+		st := status(c.Status)
+		rows[i] = "| " + githubEmoji[st] + " " + strings.ToUpper(st.String()) +
+			" | " + mdCell(g.scrub.Replace(c.Name)) +
+			" | " + mdText(humanDuration(c.Duration)) +
+			" | " + mdCell(g.scrub.Replace(c.Message)) + " |\n"
+	}
+	// Keep rows worst first until the budget is spent.
+	order := make([]int, len(rows))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return status(r.Checks[b].Status).Severity() - status(r.Checks[a].Status).Severity()
+	})
+	keep := make([]bool, len(rows))
+	used, kept := head.Len(), 0
+	for _, i := range order {
+		if used+len(rows[i])+noteRoom > budget {
+			break
+		}
+		keep[i] = true
+		used += len(rows[i])
+		kept++
+	}
+	var b strings.Builder
+	b.WriteString(head.String())
+	for i, row := range rows {
+		if keep[i] {
+			b.WriteString(row)
+		}
+	}
+	if kept < len(rows) {
+		fmt.Fprintf(&b, note, len(rows)-kept, len(rows))
+	}
+	b.WriteByte('\n')
+	return b.String()
+}
+
+// mdCell is s for a Markdown table cell: escaped, lines joined by <br>,
+// cut to maxCellRunes.
+func mdCell(s string) string {
+	s = strings.TrimRight(sanitize(s, true), " \t\n")
+	if utf8.RuneCountInString(s) > maxCellRunes {
+		s = string([]rune(s)[:maxCellRunes-1]) + "…"
+	}
+	return strings.ReplaceAll(mdText(s), "\n", "<br>")
+}
+
+// mdText escapes what Markdown or HTML would read as markup: &, <, > as
+// entities, and \ ` * _ [ ] | ~ with a backslash.
+var mdText = strings.NewReplacer(
+	"&", "&amp;", "<", "&lt;", ">", "&gt;",
+	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "|", `\|`, "~", `\~`,
+).Replace
+
+// codeBlock fences s with more backticks than it contains in a row.
+func codeBlock(s string) string {
+	fence := "```"
+	for strings.Contains(s, fence) {
+		fence += "`"
+	}
+	return fence + "\n" + strings.TrimRight(s, "\n") + "\n" + fence + "\n"
+}
+
+// outputs is what $GITHUB_OUTPUT gets: status=, exit_code=, failed= (the
+// FAIL and UNKNOWN checks, comma-separated) and failed_json= (the same as
+// a JSON array, for fromJSON() when names contain commas).
+func (g *githubReporter) outputs(r *runtime.Report) []byte {
+	code := r.ExitCode
+	if code < runtime.ExitOK || code > runtime.ExitUnknown {
+		code = runtime.ExitUnknown
+	}
+	failed := []string{}
+	for _, c := range r.Checks {
+		if st := status(c.Status); st == builtins.Fail || st == builtins.Unknown {
+			failed = append(failed, g.scrub.Replace(c.Name))
+		}
+	}
+	var js bytes.Buffer
+	enc := json.NewEncoder(&js)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(failed) // []string cannot fail
+
+	var b bytes.Buffer
+	writeOutput(&b, "status", exitStatus[code].String())
+	writeOutput(&b, "exit_code", strconv.Itoa(r.ExitCode))
+	writeOutput(&b, "failed", strings.Join(failed, ","))
+	writeOutput(&b, "failed_json", strings.TrimSuffix(js.String(), "\n"))
+	return b.Bytes()
+}
+
+// writeOutput writes name=value, or, when value has a line break, the
+// multi-line form "name<<DELIM\nvalue\nDELIM" with a random delimiter that
+// the value does not contain, as @actions/core does.
+func writeOutput(b *bytes.Buffer, name, value string) {
+	if !strings.ContainsAny(value, "\r\n") {
+		b.WriteString(name + "=" + value + "\n")
+		return
+	}
+	var delim string
+	for delim == "" || strings.Contains(value, delim) {
+		var rnd [16]byte
+		_, _ = rand.Read(rnd[:])
+		delim = "ghadelimiter_" + hex.EncodeToString(rnd[:])
+	}
+	b.WriteString(name + "<<" + delim + "\n" + value + "\n" + delim + "\n")
+}
+
+// appendFile appends data to path in one write, creating it if needed.
+func appendFile(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

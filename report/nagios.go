@@ -1,0 +1,229 @@
+// This file holds the nagios format: plugin output as the Nagios plugin
+// guidelines define it (https://nagios-plugins.org/doc/guidelines.html),
+// for Nagios, Icinga, Naemon, Checkmk, Zabbix and Sensu: a first line with
+// the state, a summary and the performance data, then one line per check
+// that did not pass (the "long text").
+//
+//	CRITICAL: 3 checks: 1 critical (nginx), 1 warning (api), 1 ok | api_latency_ms=1234 'root-disk_root disk'=41.5%;80;90;0;100
+//	[CRITICAL] nginx: check returned False
+//	[WARNING] api: database degraded
+package report
+
+import (
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/infra-guard/infra-guard/builtins"
+	"github.com/infra-guard/infra-guard/runtime"
+)
+
+// nagiosState is the service state for an exit code, and the word for a
+// check's status in the summary and the long text.
+var nagiosState = [...]string{runtime.ExitOK: "OK", runtime.ExitWarn: "WARNING", runtime.ExitFail: "CRITICAL", runtime.ExitUnknown: "UNKNOWN"}
+
+var nagiosStatusWord = [...]string{
+	builtins.OK: "ok", builtins.Warn: "warning", builtins.Fail: "critical",
+	builtins.Unknown: "unknown", builtins.Skip: "skipped",
+}
+
+// nagiosUOM are the units of measurement the guidelines allow. Any other
+// unit is left out of the perfdata (the value stays), since graphers
+// reject or misread a metric with an unknown UOM.
+var nagiosUOM = map[string]bool{
+	"s": true, "ms": true, "us": true, "%": true,
+	"B": true, "KB": true, "MB": true, "TB": true, "c": true,
+}
+
+// maxSummaryNames is how many check names the first line lists per status;
+// the long text lists them all.
+const maxSummaryNames = 3
+
+type nagiosReporter struct{}
+
+var _ Reporter = (*nagiosReporter)(nil)
+
+func newNagios(Options) Reporter { return &nagiosReporter{} }
+
+// Report writes the plugin output in a single Write.
+func (n *nagiosReporter) Report(w io.Writer, r *runtime.Report) error {
+	var b strings.Builder
+	code := r.ExitCode
+	if code < runtime.ExitOK || code > runtime.ExitUnknown {
+		code = runtime.ExitUnknown
+	}
+	b.WriteString(nagiosState[code] + ": " + nagiosText(nagiosSummary(r)))
+	if perf := nagiosPerfdata(r); perf != "" {
+		b.WriteString(" | " + perf)
+	}
+	b.WriteByte('\n')
+
+	for _, e := range r.Errors {
+		b.WriteString("[UNKNOWN] " + nagiosText(flatten(e)) + "\n")
+	}
+	// Problems, worst first (FAIL, UNKNOWN, WARN), else in report order.
+	problems := make([]runtime.CheckResult, 0, len(r.Checks))
+	for _, c := range r.Checks {
+		if st := status(c.Status); st == builtins.Fail || st == builtins.Unknown || st == builtins.Warn {
+			problems = append(problems, c)
+		}
+	}
+	slices.SortStableFunc(problems, func(a, b runtime.CheckResult) int {
+		return status(b.Status).Severity() - status(a.Status).Severity()
+	})
+	for _, c := range problems {
+		line := "[" + strings.ToUpper(nagiosStatusWord[status(c.Status)]) + "] " + oneLine(c.Name) + ": " + flatten(problemMessage(c))
+		b.WriteString(nagiosText(line) + "\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// nagiosSummary is the text after "STATE: ": the counts per status, worst
+// first, naming the checks that did not pass.
+func nagiosSummary(r *runtime.Report) string {
+	var prefix string
+	if r.Incomplete != "" {
+		prefix = "run incomplete (" + oneLine(r.Incomplete) + "); "
+	}
+	switch {
+	case len(r.Errors) > 0:
+		return prefix + "load failed with " + plural(len(r.Errors), "error") + ", no checks ran"
+	case len(r.Checks) == 0:
+		return prefix + "no checks registered"
+	}
+	names := map[builtins.Status][]string{}
+	for _, c := range r.Checks {
+		st := status(c.Status)
+		names[st] = append(names[st], oneLine(c.Name))
+	}
+	parts := []string{}
+	for _, st := range []builtins.Status{builtins.Fail, builtins.Unknown, builtins.Warn, builtins.OK, builtins.Skip} {
+		ns := names[st]
+		if len(ns) == 0 {
+			continue
+		}
+		part := strconv.Itoa(len(ns)) + " " + nagiosStatusWord[st]
+		if st == builtins.Fail || st == builtins.Unknown || st == builtins.Warn {
+			shown := ns[:min(len(ns), maxSummaryNames)]
+			list := strings.Join(shown, ", ")
+			if len(ns) > len(shown) {
+				list += ", …"
+			}
+			part += " (" + list + ")"
+		}
+		parts = append(parts, part)
+	}
+	return prefix + plural(len(r.Checks), "check") + ": " + strings.Join(parts, ", ")
+}
+
+// nagiosPerfdata is every metric of every check as
+// 'label'=value[UOM];[warn];[crit];[min];[max], separated by spaces, with
+// unique labels "check_metric".
+func nagiosPerfdata(r *runtime.Report) string {
+	var items []string
+	seen := map[string]bool{}
+	for _, c := range r.Checks {
+		for _, m := range c.Metrics {
+			label := nagiosLabel(c.Name + "_" + m.Name)
+			for i := 2; seen[label]; i++ {
+				label = nagiosLabel(c.Name + "_" + m.Name + "_" + strconv.Itoa(i))
+			}
+			seen[label] = true
+
+			uom := m.Unit
+			if !nagiosUOM[uom] {
+				uom = ""
+			}
+			fields := []string{nagiosValue(m.Value) + uom, nagiosRange(m.Warn), nagiosRange(m.Crit), "", ""}
+			if uom == "%" {
+				fields[3], fields[4] = "0", "100"
+			}
+			for len(fields) > 1 && fields[len(fields)-1] == "" {
+				fields = fields[:len(fields)-1] // trailing empty fields may be dropped
+			}
+			items = append(items, quoteLabel(label)+"="+strings.Join(fields, ";"))
+		}
+	}
+	return strings.Join(items, " ")
+}
+
+// nagiosLabel makes s a perfdata label: the guidelines allow any character
+// but "=" and "'" (which quoting handles); "=" becomes "_", a "|" (which
+// would end the perfdata) becomes "¦", and control characters are escaped.
+func nagiosLabel(s string) string {
+	return strings.NewReplacer("=", "_", "|", "¦").Replace(oneLine(s))
+}
+
+// quoteLabel quotes a label that has a blank or a quote, doubling quotes.
+func quoteLabel(s string) string {
+	if !strings.ContainsAny(s, " \t'") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// nagiosValue writes v in the class [-0-9.] the guidelines allow (no
+// exponent), or "U" when it is not a number.
+func nagiosValue(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "U"
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
+
+// nagiosRange rewrites a threshold range with numbers in the perfdata
+// class (no exponent); a range that does not parse is left out.
+func nagiosRange(s string) string {
+	if s == "" {
+		return ""
+	}
+	rg, err := builtins.ParseRange(s)
+	if err != nil {
+		return ""
+	}
+	num := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	var out string
+	switch lowOpen, highOpen := math.IsInf(rg.Start, -1), math.IsInf(rg.End, 1); {
+	case rg.Start == 0 && !highOpen:
+		out = num(rg.End)
+	case lowOpen && highOpen:
+		out = "~:"
+	case lowOpen:
+		out = "~:" + num(rg.End)
+	case highOpen:
+		out = num(rg.Start) + ":"
+	default:
+		out = num(rg.Start) + ":" + num(rg.End)
+	}
+	if rg.Inside {
+		out = "@" + out
+	}
+	return out
+}
+
+// flatten puts a multi-line message on one line: "a:\n  b\n  c" becomes
+// "a: b; c".
+func flatten(s string) string {
+	var out strings.Builder
+	for i, l := range lines(s) {
+		l = strings.TrimSpace(l)
+		if l == "" {
+			continue
+		}
+		if i > 0 && out.Len() > 0 {
+			if strings.HasSuffix(out.String(), ":") {
+				out.WriteString(" ")
+			} else {
+				out.WriteString("; ")
+			}
+		}
+		out.WriteString(l)
+	}
+	return out.String()
+}
+
+// nagiosText keeps text out of the perfdata: a "|" would start it.
+func nagiosText(s string) string { return strings.ReplaceAll(s, "|", "¦") }

@@ -1,0 +1,160 @@
+// This file holds the prometheus format: the Prometheus text exposition
+// format that node_exporter's textfile collector reads from *.prom files
+// (write them with --report prometheus=DIR/NAME.prom, which is atomic).
+// The metrics are built with client_golang and written by expfmt, so the
+// escaping and layout are Prometheus' own.
+//
+//	infra_guard_check_success{check="nginx",script="guard.star"} 0
+//	infra_guard_check_status{check="nginx",script="guard.star"} 2
+//	infra_guard_check_duration_seconds{check="nginx",script="guard.star"} 0.003
+//	infra_guard_metric{check="api",metric="latency_ms",script="guard.star",unit=""} 1234
+//	infra_guard_run_exit_code{script="guard.star"} 2
+//	infra_guard_last_run_timestamp_seconds{script="guard.star"} 1.773480414930793e+09
+//
+// Every series carries script=, so the files of several guards can sit in
+// one textfile directory without clashing. HELP texts never vary, as
+// node_exporter wants one HELP per metric name across files.
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/infra-guard/infra-guard/builtins"
+	"github.com/infra-guard/infra-guard/runtime"
+)
+
+// promStatus is the value of infra_guard_check_status: the Nagios codes for
+// ok, warn, fail and unknown, and -1 for a skipped check, so that an alert
+// on "status > 0" or "status >= 2" never fires for one.
+var promStatus = [...]float64{builtins.OK: 0, builtins.Warn: 1, builtins.Fail: 2, builtins.Unknown: 3, builtins.Skip: -1}
+
+type promReporter struct{}
+
+var _ Reporter = (*promReporter)(nil)
+
+func newPrometheus(Options) Reporter { return &promReporter{} }
+
+// promGauges are the metric families, one GaugeVec each.
+type promGauges struct {
+	success, status, duration, metric         *prometheus.GaugeVec
+	exitCode, lastRun, runDuration, runChecks *prometheus.GaugeVec
+}
+
+func newPromGauges(reg *prometheus.Registry) *promGauges {
+	vec := func(name, help string, labels ...string) *prometheus.GaugeVec {
+		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
+		reg.MustRegister(g)
+		return g
+	}
+	return &promGauges{
+		success: vec("infra_guard_check_success",
+			"Whether the check found nothing wrong: 1 for ok, warn and skip, 0 for fail and unknown.",
+			"check", "script"),
+		status: vec("infra_guard_check_status",
+			"The check's status: 0 ok, 1 warn, 2 fail, 3 unknown (the Nagios codes), -1 skip.",
+			"check", "script"),
+		duration: vec("infra_guard_check_duration_seconds",
+			"How long the check ran, in seconds; 0 when it did not run.",
+			"check", "script"),
+		metric: vec("infra_guard_metric",
+			"A metric the check reported (ok(metrics=...), threshold()), by check and metric name, with its unit.",
+			"check", "metric", "script", "unit"),
+		exitCode: vec("infra_guard_run_exit_code",
+			"The run's exit code: 0 ok, 1 warn, 2 fail, 3 unknown.",
+			"script"),
+		lastRun: vec("infra_guard_last_run_timestamp_seconds",
+			"When the run ended, in seconds since the Unix epoch.",
+			"script"),
+		runDuration: vec("infra_guard_run_duration_seconds",
+			"How long the whole run took, in seconds.",
+			"script"),
+		runChecks: vec("infra_guard_run_checks",
+			"How many checks ended in each status.",
+			"script", "status"),
+	}
+}
+
+// Report writes r in the text exposition format in a single Write.
+func (p *promReporter) Report(w io.Writer, r *runtime.Report) error {
+	reg := prometheus.NewRegistry()
+	g := newPromGauges(reg)
+	script := promLabel(r.Script)
+
+	set := func(v *prometheus.GaugeVec, value float64, labels ...string) error {
+		m, err := v.GetMetricWithLabelValues(labels...)
+		if err != nil {
+			return fmt.Errorf("prometheus: %w", err)
+		}
+		m.Set(value)
+		return nil
+	}
+
+	n := map[builtins.Status]int{}
+	for _, c := range r.Checks {
+		st := status(c.Status)
+		n[st]++
+		check := promLabel(c.Name)
+		success := 1.0
+		if st == builtins.Fail || st == builtins.Unknown {
+			success = 0
+		}
+		if err := set(g.success, success, check, script); err != nil {
+			return err
+		}
+		if err := set(g.status, promStatus[st], check, script); err != nil {
+			return err
+		}
+		if err := set(g.duration, max(c.Duration, 0).Seconds(), check, script); err != nil {
+			return err
+		}
+		// Two metrics of one check with one name (worst() merges them)
+		// would be one series: the last wins, as in the json format.
+		for _, m := range c.Metrics {
+			if err := set(g.metric, m.Value, check, promLabel(m.Name), script, promLabel(m.Unit)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, st := range []builtins.Status{builtins.OK, builtins.Warn, builtins.Fail, builtins.Unknown, builtins.Skip} {
+		if err := set(g.runChecks, float64(n[st]), script, st.String()); err != nil {
+			return err
+		}
+	}
+	end := r.Started.Add(r.Duration)
+	if r.Started.IsZero() { // a report built without running (a load error)
+		end = time.Now()
+	}
+	if err := set(g.exitCode, float64(r.ExitCode), script); err != nil {
+		return err
+	}
+	if err := set(g.lastRun, float64(end.UnixNano())/1e9, script); err != nil {
+		return err
+	}
+	if err := set(g.runDuration, max(r.Duration, 0).Seconds(), script); err != nil {
+		return err
+	}
+
+	families, err := reg.Gather()
+	if err != nil {
+		return fmt.Errorf("prometheus: %w", err)
+	}
+	var b bytes.Buffer
+	for _, mf := range families {
+		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
+			return fmt.Errorf("prometheus: %w", err)
+		}
+	}
+	_, err = w.Write(b.Bytes())
+	return err
+}
+
+// promLabel makes s a label value: valid UTF-8 (Prometheus rejects
+// anything else).
+func promLabel(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }

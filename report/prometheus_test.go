@@ -1,0 +1,178 @@
+package report
+
+import (
+	"bytes"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/infra-guard/infra-guard/builtins"
+	"github.com/infra-guard/infra-guard/runtime"
+)
+
+// parseProm reads the prometheus format back with Prometheus' own text
+// parser, as node_exporter's textfile collector does.
+func parseProm(t *testing.T, out []byte) map[string]*dto.MetricFamily {
+	t.Helper()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(out))
+	if err != nil {
+		t.Fatalf("prometheus: %v\n%s", err, out)
+	}
+	return fams
+}
+
+// promValue finds the gauge of family name whose labels include want.
+func promValue(t *testing.T, fams map[string]*dto.MetricFamily, name string, want map[string]string) (float64, bool) {
+	t.Helper()
+	mf, ok := fams[name]
+	if !ok {
+		return 0, false
+	}
+	var found []float64
+	for _, m := range mf.GetMetric() {
+		labels := map[string]string{}
+		for _, lp := range m.GetLabel() {
+			labels[lp.GetName()] = lp.GetValue()
+		}
+		match := true
+		for k, v := range want {
+			if labels[k] != v {
+				match = false
+			}
+		}
+		if match {
+			found = append(found, m.GetGauge().GetValue())
+		}
+	}
+	if len(found) > 1 {
+		t.Errorf("%s%v: %d series", name, want, len(found))
+	}
+	if len(found) == 0 {
+		return 0, false
+	}
+	return found[0], true
+}
+
+func TestPrometheusValid(t *testing.T) {
+	for name, r := range allReports() {
+		t.Run(name, func(t *testing.T) {
+			out := render(t, "prometheus", Options{}, r)
+			fams := parseProm(t, out)
+			wantFams := []string{
+				"infra_guard_last_run_timestamp_seconds", "infra_guard_run_checks",
+				"infra_guard_run_duration_seconds", "infra_guard_run_exit_code",
+			}
+			if len(r.Checks) > 0 {
+				wantFams = append(wantFams, "infra_guard_check_duration_seconds", "infra_guard_check_status", "infra_guard_check_success")
+			}
+			for _, c := range r.Checks {
+				if len(c.Metrics) > 0 {
+					wantFams = append(wantFams, "infra_guard_metric")
+					break
+				}
+			}
+			slices.Sort(wantFams)
+			if got := slices.Sorted(maps.Keys(fams)); !slices.Equal(got, wantFams) {
+				t.Errorf("families %q, want %q", got, wantFams)
+			}
+			for fname, mf := range fams {
+				if mf.GetType() != dto.MetricType_GAUGE || mf.GetHelp() == "" {
+					t.Errorf("%s: type %v, help %q", fname, mf.GetType(), mf.GetHelp())
+				}
+				if !strings.Contains(string(out), "# TYPE "+fname+" gauge\n") || !strings.Contains(string(out), "# HELP "+fname+" ") {
+					t.Errorf("%s: no HELP/TYPE lines", fname)
+				}
+				for _, m := range mf.GetMetric() {
+					if m.TimestampMs != nil {
+						t.Errorf("%s: has a timestamp, which the textfile collector rejects", fname)
+					}
+					if !slices.ContainsFunc(m.GetLabel(), func(l *dto.LabelPair) bool {
+						return l.GetName() == "script" && l.GetValue() == r.Script
+					}) {
+						t.Errorf("%s: series without script=%q: %v", fname, r.Script, m.GetLabel())
+					}
+				}
+			}
+
+			script := map[string]string{"script": r.Script}
+			if v, _ := promValue(t, fams, "infra_guard_run_exit_code", script); v != float64(r.ExitCode) {
+				t.Errorf("exit code %v, want %d", v, r.ExitCode)
+			}
+			end := float64(r.Started.Add(r.Duration).UnixNano()) / 1e9
+			if v, _ := promValue(t, fams, "infra_guard_last_run_timestamp_seconds", script); math.Abs(v-end) > 1e-3 {
+				t.Errorf("last run %v, want %v", v, end)
+			}
+			n := r.Counts()
+			for _, st := range []builtins.Status{builtins.OK, builtins.Warn, builtins.Fail, builtins.Unknown, builtins.Skip} {
+				if v, ok := promValue(t, fams, "infra_guard_run_checks", map[string]string{"script": r.Script, "status": st.String()}); !ok || v != float64(n[st]) {
+					t.Errorf("run_checks{status=%q} = %v, want %d", st, v, n[st])
+				}
+			}
+			for _, c := range r.Checks {
+				labels := map[string]string{"check": c.Name, "script": r.Script}
+				wantStatus := map[builtins.Status]float64{builtins.OK: 0, builtins.Warn: 1, builtins.Fail: 2, builtins.Unknown: 3, builtins.Skip: -1}[c.Status]
+				if v, ok := promValue(t, fams, "infra_guard_check_status", labels); !ok || v != wantStatus {
+					t.Errorf("%q: status %v, want %v", c.Name, v, wantStatus)
+				}
+				wantSuccess := 1.0
+				if c.Status == builtins.Fail || c.Status == builtins.Unknown {
+					wantSuccess = 0
+				}
+				if v, ok := promValue(t, fams, "infra_guard_check_success", labels); !ok || v != wantSuccess {
+					t.Errorf("%q: success %v, want %v", c.Name, v, wantSuccess)
+				}
+				if v, ok := promValue(t, fams, "infra_guard_check_duration_seconds", labels); !ok || v != c.Duration.Seconds() {
+					t.Errorf("%q: duration %v, want %v", c.Name, v, c.Duration.Seconds())
+				}
+				for _, m := range c.Metrics {
+					ml := map[string]string{"check": c.Name, "metric": m.Name, "script": r.Script, "unit": m.Unit}
+					if v, ok := promValue(t, fams, "infra_guard_metric", ml); !ok || v != lastValue(c.Metrics, m.Name) {
+						t.Errorf("%q: metric %q = %v, want %v", c.Name, m.Name, v, lastValue(c.Metrics, m.Name))
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestPrometheusLabels: label values that need escaping, or are not UTF-8,
+// still parse, and the duplicate metric keeps its last value.
+func TestPrometheusLabels(t *testing.T) {
+	r := &runtime.Report{
+		Script: "a\"b\\c\nd", Started: started, Duration: time.Second,
+		Checks: []runtime.CheckResult{{
+			Name: "bad \xff utf8", Status: builtins.OK,
+			Metrics: []builtins.Metric{{Name: "x", Value: math.Inf(1)}, {Name: "y", Value: math.NaN()}},
+		}},
+	}
+	fams := parseProm(t, render(t, "prometheus", Options{}, r))
+	labels := map[string]string{"check": "bad \ufffd utf8", "script": "a\"b\\c\nd"}
+	if v, ok := promValue(t, fams, "infra_guard_check_success", labels); !ok || v != 1 {
+		t.Errorf("success{%v} = %v, %v", labels, v, ok)
+	}
+	labels["metric"] = "y"
+	if v, ok := promValue(t, fams, "infra_guard_metric", labels); !ok || !math.IsNaN(v) {
+		t.Errorf("NaN metric = %v, %v", v, ok)
+	}
+}
+
+// TestPrometheusNoStart: a report built without running (a load error the
+// CLI reports) has no start time; the timestamp is then the time of
+// writing, not year 1.
+func TestPrometheusNoStart(t *testing.T) {
+	r := &runtime.Report{Script: "guard.star", Errors: []string{"guard.star:1:1: boom"}, ExitCode: 3}
+	before := float64(time.Now().Unix())
+	fams := parseProm(t, render(t, "prometheus", Options{}, r))
+	v, _ := promValue(t, fams, "infra_guard_last_run_timestamp_seconds", map[string]string{"script": "guard.star"})
+	if v < before || v > float64(time.Now().Unix()+1) {
+		t.Errorf("last run timestamp %v, want about now (%v)", v, before)
+	}
+}
