@@ -1,0 +1,355 @@
+// This file holds what the network builtins (http_check, tcp, dns,
+// tls_cert) share: URL redaction, duration arguments, the words a failed
+// connection is described with, and the fields of a certificate.
+package builtins
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	starlarktime "go.starlark.net/lib/time"
+	"go.starlark.net/starlark"
+)
+
+// Redacted replaces the secret parts of a URL: a userinfo password, each
+// query value and the fragment.
+const Redacted = "REDACTED"
+
+// RedactURL returns s with the parts of a URL that carry credentials
+// replaced by REDACTED: the password of the userinfo (or the whole userinfo
+// when it is a bare name, as token-as-username URLs have), every query
+// value (keys are kept) and the fragment. Scheme, host and path are kept.
+// Text that does not parse as a URL is redacted by pattern, so the result
+// never holds more than the input's redacted form.
+//
+//	https://user:pw@host/p?token=abc&x=1#frag → https://user:REDACTED@host/p?token=REDACTED&x=REDACTED#REDACTED
+func RedactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Opaque != "" {
+		return redactURLText(s)
+	}
+	return redactParsedURL(u)
+}
+
+func redactParsedURL(u *url.URL) string {
+	r := *u
+	if r.User != nil {
+		if _, has := r.User.Password(); has {
+			r.User = url.UserPassword(r.User.Username(), Redacted)
+		} else {
+			r.User = url.User(Redacted)
+		}
+	}
+	if r.RawQuery != "" || r.ForceQuery {
+		r.RawQuery = redactQuery(r.RawQuery)
+	}
+	if r.Fragment != "" || r.RawFragment != "" {
+		r.Fragment, r.RawFragment = Redacted, ""
+	}
+	return r.String()
+}
+
+// redactQuery keeps each key of a raw query and replaces its value; a part
+// without "=" is replaced whole, since it may be a bare token.
+func redactQuery(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	parts := strings.Split(raw, "&")
+	for i, p := range parts {
+		if p == "" {
+			continue
+		}
+		if k, _, ok := strings.Cut(p, "="); ok {
+			parts[i] = k + "=" + Redacted
+		} else {
+			parts[i] = Redacted
+		}
+	}
+	return strings.Join(parts, "&")
+}
+
+var (
+	userinfoRe = regexp.MustCompile(`(://)[^/?#@]*@`)
+	queryRe    = regexp.MustCompile(`\?[^#\s"'<>]*`)
+	fragmentRe = regexp.MustCompile(`#[^\s"'<>]*`)
+	urlInText  = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s"'<>]+`)
+)
+
+// redactURLText redacts a URL that url.Parse refused, by pattern.
+func redactURLText(s string) string {
+	s = userinfoRe.ReplaceAllString(s, "${1}"+Redacted+"@")
+	s = queryRe.ReplaceAllStringFunc(s, func(q string) string { return "?" + redactQuery(q[1:]) })
+	return fragmentRe.ReplaceAllString(s, "#"+Redacted)
+}
+
+// redactURLsIn redacts every URL that appears in free text, such as an
+// error message from a library that quotes the URL it was given.
+func redactURLsIn(text string) string {
+	return urlInText.ReplaceAllStringFunc(text, RedactURL)
+}
+
+// parseDurationArg reads a timeout argument: a duration string ("5s") or a
+// time.duration from the time module. It must be positive.
+func parseDurationArg(v starlark.Value) (time.Duration, error) {
+	var d time.Duration
+	switch v := v.(type) {
+	case starlark.String:
+		var err error
+		if d, err = time.ParseDuration(string(v)); err != nil {
+			return 0, fmt.Errorf("%q is not a duration; write it like \"500ms\", \"5s\" or \"1m\"", string(v))
+		}
+	case starlarktime.Duration:
+		d = time.Duration(v)
+	default:
+		return 0, fmt.Errorf("want a duration string like \"5s\", got %s", v.Type())
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("must be positive, got %s", d)
+	}
+	return d, nil
+}
+
+// fmtSeconds writes a duration the way the error messages use it: "250ms"
+// under a second, else seconds with at most one decimal, rounded down
+// ("2.9s", "3600s"), so a remaining time is never overstated.
+func fmtSeconds(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	if d < time.Second {
+		return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
+	}
+	s := math.Floor(d.Seconds()*10) / 10
+	return strconv.FormatFloat(s, 'f', -1, 64) + "s"
+}
+
+// millis is a duration as float milliseconds, to the microsecond.
+func millis(d time.Duration) starlark.Float {
+	return starlark.Float(float64(d.Microseconds()) / 1000)
+}
+
+// deadlineError is the cause of a builtin's own timeout= expiring, so the
+// message can say which deadline it was.
+type deadlineError struct{ d time.Duration }
+
+func (e *deadlineError) Error() string { return "timed out after " + fmtSeconds(e.d) }
+
+// withTimeout bounds ctx by a builtin's timeout= argument.
+func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(ctx, d, &deadlineError{d})
+}
+
+// contextText says why ctx ended: "timed out after 5s" for a builtin's own
+// timeout, else the check's reason (its deadline, or the run being
+// cancelled).
+func contextText(ctx context.Context) string {
+	cause := context.Cause(ctx)
+	if cause == nil {
+		return ""
+	}
+	return cause.Error()
+}
+
+// The phase timeouts of the network builtins (DESIGN §6), each inside the
+// builtin's own timeout.
+const (
+	dialTimeout           = 5 * time.Second
+	tlsHandshakeTimeout   = 5 * time.Second
+	responseHeaderTimeout = 10 * time.Second
+)
+
+// netErrorText describes a failed connection, DNS lookup, TLS handshake or
+// HTTP exchange in words an on-call engineer understands: "connection
+// refused (127.0.0.1:9)", "TLS: certificate signed by unknown authority",
+// "cannot resolve host db.internal: no such host". It never includes a URL
+// with its query: *url.Error is unwrapped, and what remains is redacted.
+func netErrorText(err error) string {
+	if err == nil {
+		return ""
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var (
+		plain    *plainError
+		dnsErr   *net.DNSError
+		verifErr *tls.CertificateVerificationError
+		recErr   tls.RecordHeaderError
+		opErr    *net.OpError
+	)
+	switch {
+	case errors.As(err, &plain):
+		return plain.msg
+	case errors.As(err, &dnsErr):
+		switch {
+		case dnsErr.IsNotFound:
+			return fmt.Sprintf("cannot resolve host %s: no such host", dnsErr.Name)
+		case dnsErr.IsTimeout:
+			return fmt.Sprintf("cannot resolve host %s: the DNS lookup timed out", dnsErr.Name)
+		}
+		return fmt.Sprintf("cannot resolve host %s: %s", dnsErr.Name, dnsErr.Err)
+	case errors.As(err, &verifErr):
+		return "TLS: " + certErrorText(verifErr.Err, time.Now())
+	case isCertError(err):
+		return "TLS: " + certErrorText(err, time.Now())
+	case errors.As(err, &recErr):
+		return "TLS: the server did not answer with TLS (plain HTTP on this port?)"
+	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return "TLS: the server answered with plain HTTP, not TLS (use http://?)"
+	case err.Error() == "net/http: TLS handshake timeout":
+		return "TLS handshake timed out after " + fmtSeconds(tlsHandshakeTimeout)
+	case strings.Contains(err.Error(), "timeout awaiting response headers"):
+		return "no response headers within " + fmtSeconds(responseHeaderTimeout)
+	}
+	addr := ""
+	if errors.As(err, &opErr) && opErr.Addr != nil {
+		addr = " (" + opErr.Addr.String() + ")"
+	}
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused" + addr
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset by peer" + addr
+	case errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNABORTED):
+		return "connection closed by peer while sending the request" + addr
+	case errors.Is(err, syscall.EHOSTUNREACH):
+		return "host unreachable" + addr
+	case errors.Is(err, syscall.ENETUNREACH):
+		return "network unreachable" + addr
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the server closed the connection without a complete response" + addr
+	case opErr != nil && opErr.Op == "dial" && opErr.Timeout():
+		return "connect timed out after " + fmtSeconds(dialTimeout) + addr
+	}
+	msg := strings.TrimPrefix(err.Error(), "net/http: ")
+	return redactURLsIn(msg)
+}
+
+// plainError is an error whose message is already in the words
+// netErrorText would use, such as a refused redirect.
+type plainError struct{ msg string }
+
+func (e *plainError) Error() string { return e.msg }
+
+// isCertError reports whether err is a failed certificate verification,
+// which is never retried.
+func isCertError(err error) bool {
+	var (
+		ua x509.UnknownAuthorityError
+		he x509.HostnameError
+		ci x509.CertificateInvalidError
+		ve *tls.CertificateVerificationError
+	)
+	return errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) || errors.As(err, &ve)
+}
+
+// certErrorText describes why a certificate did not verify.
+func certErrorText(err error, now time.Time) string {
+	var (
+		ua x509.UnknownAuthorityError
+		he x509.HostnameError
+		ci x509.CertificateInvalidError
+	)
+	switch {
+	case errors.As(err, &ua):
+		if ua.Cert != nil && ua.Cert.Issuer.String() == ua.Cert.Subject.String() {
+			return "certificate signed by unknown authority (self-signed: " + ua.Cert.Subject.String() + ")"
+		}
+		return "certificate signed by unknown authority"
+	case errors.As(err, &he):
+		return strings.TrimPrefix(he.Error(), "x509: ")
+	case errors.As(err, &ci) && ci.Reason == x509.Expired && ci.Cert != nil:
+		c := ci.Cert
+		switch {
+		case now.After(c.NotAfter):
+			return fmt.Sprintf("certificate expired on %s (%s ago)", c.NotAfter.UTC().Format(time.RFC3339), ago(now.Sub(c.NotAfter)))
+		case now.Before(c.NotBefore):
+			return fmt.Sprintf("certificate is not valid before %s", c.NotBefore.UTC().Format(time.RFC3339))
+		}
+	}
+	return strings.TrimPrefix(err.Error(), "x509: ")
+}
+
+// ago writes an age in the largest whole unit: "3 days", "5 hours", "40s".
+func ago(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%d days", int(d.Hours()/24))
+	case d >= 2*time.Hour:
+		return fmt.Sprintf("%d hours", int(d.Hours()))
+	}
+	return fmtSeconds(d)
+}
+
+// certFields are the attributes of a certificate that http_check's tls and
+// tls_cert share. days_left is whole days until not_after, rounded down,
+// so it is negative once the certificate has expired.
+func certFields(c *x509.Certificate, now time.Time) starlark.StringDict {
+	return starlark.StringDict{
+		"days_left": starlark.MakeInt64(int64(math.Floor(c.NotAfter.Sub(now).Hours() / 24))),
+		"not_after": starlark.String(c.NotAfter.UTC().Format(time.RFC3339)),
+		"issuer":    starlark.String(c.Issuer.String()),
+		"subject":   starlark.String(c.Subject.String()),
+	}
+}
+
+// certSANs lists a certificate's subject alternative names: DNS names, IP
+// addresses, e-mail addresses and URIs, in that order.
+func certSANs(c *x509.Certificate) *starlark.List {
+	var sans []starlark.Value
+	for _, n := range c.DNSNames {
+		sans = append(sans, starlark.String(n))
+	}
+	for _, ip := range c.IPAddresses {
+		sans = append(sans, starlark.String(ip.String()))
+	}
+	for _, e := range c.EmailAddresses {
+		sans = append(sans, starlark.String(e))
+	}
+	for _, u := range c.URIs {
+		sans = append(sans, starlark.String(u.String()))
+	}
+	return starlark.NewList(sans)
+}
+
+// checkAddr validates a host:port argument.
+func checkAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port (%s)", addr, strings.TrimPrefix(err.Error(), "address "+addr+": "))
+	}
+	if host == "" {
+		return fmt.Errorf("%q has no host", addr)
+	}
+	if port == "" {
+		return fmt.Errorf("%q has no port", addr)
+	}
+	if n, err := strconv.Atoi(port); err == nil && (n < 1 || n > 65535) {
+		return fmt.Errorf("%q: port %d is out of range 1-65535", addr, n)
+	}
+	return nil
+}
+
+// refuseSecretPlaceholder refuses text that holds "<secret:", which is what
+// a secret formatted with % or .format() turns into: the request would
+// carry the placeholder instead of the value.
+func refuseSecretPlaceholder(fn, what, text string) error {
+	if strings.Contains(text, "<secret:") {
+		return fmt.Errorf("%s: %s contains \"<secret:…>\", the placeholder of a secret formatted with %% or .format(), so the request would carry the placeholder, not the secret; join secrets with + instead (\"Bearer \" + TOKEN)", fn, what)
+	}
+	return nil
+}
