@@ -22,14 +22,14 @@ func Predeclared() starlark.StringDict {
 		"disk":      starlark.NewBuiltin("disk", disk),
 		"memory":    starlark.NewBuiltin("memory", memory),
 		"loadavg":   starlark.NewBuiltin("loadavg", loadavg),
+		"disks":     starlark.NewBuiltin("disks", disks),
+		"host":      starlark.NewBuiltin("host", host),
+		"process":   starlark.NewBuiltin("process", process),
+		"file":      starlark.NewBuiltin("file", file),
 
 		// configuration: env.go, secret.go
 		"env":         starlark.NewBuiltin("env", env),
 		"require_env": starlark.NewBuiltin("require_env", requireEnv),
 		"secret":      starlark.NewBuiltin("secret", secret),
-		"disks":     starlark.NewBuiltin("disks", disks),
-		"host":      starlark.NewBuiltin("host", host),
-		"process":   starlark.NewBuiltin("process", process),
-		"file":      starlark.NewBuiltin("file", file),
 	}
 }
