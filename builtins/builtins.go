@@ -31,5 +31,11 @@ func Predeclared() starlark.StringDict {
 		"env":         starlark.NewBuiltin("env", env),
 		"require_env": starlark.NewBuiltin("require_env", requireEnv),
 		"secret":      starlark.NewBuiltin("secret", secret),
+
+		// network: http.go, net.go
+		"http_check": starlark.NewBuiltin("http_check", httpCheck),
+		"tcp":        starlark.NewBuiltin("tcp", tcpCheck),
+		"dns":        starlark.NewBuiltin("dns", dnsCheck),
+		"tls_cert":   starlark.NewBuiltin("tls_cert", tlsCert),
 	}
 }
