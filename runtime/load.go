@@ -12,14 +12,21 @@ import (
 	"strings"
 
 	"go.starlark.net/starlark"
+
+	"github.com/infra-guard/infra-guard/builtins"
 )
 
 // Guard is a loaded script, ready to run.
 type Guard struct {
-	Script string   // path as given, or DefaultScriptName
-	Checks []*Check // in registration order
-	opts   Options
+	Script  string   // path as given, or DefaultScriptName
+	Checks  []*Check // in registration order
+	opts    Options
+	secrets []builtins.SecretValue
 }
+
+// Secrets returns the secrets the script read with secret(), for
+// registering with an output scrubber before the checks run.
+func (g *Guard) Secrets() []builtins.SecretValue { return g.secrets }
 
 // LoadError lists everything that stopped a script from loading, each
 // message starting with file:line:col where there is one.
@@ -45,6 +52,8 @@ func Load(ctx context.Context, path string, src []byte, opts Options) (*Guard, e
 		t.Cancel("too many steps")
 	}
 	thread.SetLocal(registryKey, reg)
+	cfg := builtins.NewLoadConfig(opts.Env, opts.OnSecret)
+	builtins.SetConfig(thread, cfg)
 	stop := context.AfterFunc(ctx, func() { thread.Cancel("interrupted") })
 	defer stop()
 
@@ -54,20 +63,24 @@ func Load(ctx context.Context, path string, src []byte, opts Options) (*Guard, e
 	}
 	ld.stack = []string{ld.mainAbs}
 	_, err = starlark.ExecFileOptions(dialect, thread, path, srcAny, ld.predeclared)
+	// Every problem with the environment comes first, all of them, then
+	// what stopped the script (often a consequence of one of them).
+	errs := cfg.Errors()
 	if err != nil {
 		msg := describe(err)
 		if tooManySteps {
 			msg = fmt.Sprintf("%s: the load phase exceeded the step budget of %d steps (an endless loop at top level? raise it with --max-steps)", errorPos(err), opts.MaxSteps)
 		}
-		return nil, &LoadError{Errors: []string{msg}}
+		return nil, &LoadError{Errors: append(errs, msg)}
 	}
-	if errs := reg.validate(); len(errs) > 0 {
+	errs = append(errs, reg.validate()...)
+	if len(errs) > 0 {
 		return nil, &LoadError{Errors: errs}
 	}
 	for _, c := range reg.checks {
 		c.freeze()
 	}
-	return &Guard{Script: path, Checks: reg.checks, opts: opts}, nil
+	return &Guard{Script: path, Checks: reg.checks, opts: opts, secrets: cfg.Secrets()}, nil
 }
 
 // loader resolves load() statements: relative to the loading file, never

@@ -121,6 +121,7 @@ func (g *Guard) runCheck(runCtx context.Context, shared *builtins.Run, c *Check,
 	}
 	builtins.SetContext(thread, ctx)
 	builtins.SetRun(thread, shared)
+	builtins.SetConfig(thread, builtins.NewRunConfig(g.opts.Env))
 	stop := context.AfterFunc(ctx, func() { thread.Cancel(context.Cause(ctx).Error()) })
 	defer stop()
 

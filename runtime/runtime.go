@@ -55,6 +55,14 @@ type Options struct {
 	// Extra names to predeclare beside the builtins, for programs that embed
 	// the runtime (and for tests that need a builtin they control).
 	Extra starlark.StringDict
+	// Env looks up the variables env() and secret() read; nil means
+	// os.LookupEnv. Tests inject variables here instead of os.Setenv.
+	Env func(name string) (string, bool)
+	// OnSecret, when not nil, is called with every secret the script reads,
+	// as soon as it is read: before Load returns, and also when the load
+	// fails, so the caller can register it with its output scrubber before
+	// anything that might hold it is written.
+	OnSecret func(name, value string)
 }
 
 func (o Options) withDefaults() Options {

@@ -12,8 +12,9 @@ import (
 
 // Vet parses and resolves the script and every file it loads, reporting all
 // their errors; when there are none it runs the load phase, which has no
-// side effects, and reports what that finds. It returns the loaded guard
-// when everything is clean.
+// side effects, and reports what that finds: every env(), require_env()
+// and secret() problem, then the script's own error if it raised one. It
+// returns the loaded guard when everything is clean.
 func Vet(ctx context.Context, path string, src []byte, opts Options) (*Guard, []string) {
 	ld, err := newLoader(path, src != nil, opts.Extra)
 	if err != nil {
