@@ -25,6 +25,7 @@ type jsonReport struct {
 	Script           string      `json:"script"`
 	Started          string      `json:"started"`
 	DurationMS       float64     `json:"duration_ms"`
+	Rounds           int         `json:"rounds"`
 	ExitCode         int         `json:"exit_code"`
 	Incomplete       bool        `json:"incomplete"`
 	IncompleteReason string      `json:"incomplete_reason,omitempty"`
@@ -70,6 +71,7 @@ func (j *jsonReporter) Report(w io.Writer, r *runtime.Report) error {
 		Script:           r.Script,
 		Started:          r.Started.UTC().Format(time.RFC3339Nano),
 		DurationMS:       millis(r.Duration),
+		Rounds:           rounds(r),
 		ExitCode:         r.ExitCode,
 		Incomplete:       r.Incomplete != "",
 		IncompleteReason: r.Incomplete,

@@ -105,6 +105,9 @@ func (j *junitReporter) Report(w io.Writer, r *runtime.Report) error {
 			{"infra_guard.exit_code", strconv.Itoa(r.ExitCode)},
 		},
 	}
+	if n := rounds(r); n > 1 {
+		suite.Properties = append(suite.Properties, junitProperty{"infra_guard.rounds", strconv.Itoa(n)})
+	}
 	if r.Incomplete != "" {
 		suite.Properties = append(suite.Properties, junitProperty{"infra_guard.incomplete", xmlText(r.Incomplete)})
 	}

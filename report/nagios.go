@@ -116,7 +116,11 @@ func nagiosSummary(r *runtime.Report) string {
 		}
 		parts = append(parts, part)
 	}
-	return prefix + plural(len(r.Checks), "check") + ": " + strings.Join(parts, ", ")
+	var suffix string
+	if n := rounds(r); n > 1 {
+		suffix = " after " + strconv.Itoa(n) + " rounds"
+	}
+	return prefix + plural(len(r.Checks), "check") + ": " + strings.Join(parts, ", ") + suffix
 }
 
 // nagiosPerfdata is every metric of every check as

@@ -90,6 +90,15 @@ func status(s builtins.Status) builtins.Status {
 	return builtins.Unknown
 }
 
+// rounds is how many rounds the run took: 1, more when --wait re-ran
+// failing checks, 0 when no check ran.
+func rounds(r *runtime.Report) int {
+	if len(r.Checks) == 0 {
+		return 0
+	}
+	return max(r.Rounds, 1)
+}
+
 // totals counts the checks in each status.
 type totals struct {
 	Checks  int `json:"checks"`

@@ -92,6 +92,20 @@ func fixtures() map[string]*runtime.Report {
 			},
 			Incomplete: "interrupted by signal: terminated",
 		},
+		"waited": {
+			Script:   "guard.star",
+			Started:  started,
+			Duration: 12300 * time.Millisecond,
+			Rounds:   4, // --wait re-ran the failing checks three times
+			Checks: []runtime.CheckResult{
+				{
+					Name: "api", Status: builtins.OK, Message: "healthy in 12 ms",
+					Metrics: []builtins.Metric{{Name: "latency_ms", Value: 12, Unit: "ms", Warn: "500", Crit: "2000"}},
+					File:    "guard.star", Line: 3, Duration: 12 * time.Millisecond,
+				},
+				{Name: "db", Status: builtins.OK, File: "guard.star", Line: 4, Duration: 3 * time.Millisecond},
+			},
+		},
 		"zero_checks": {
 			Script:   "empty.star",
 			Started:  started,
@@ -258,6 +272,7 @@ func TestTextShape(t *testing.T) {
 		{"load_errors", "load failed with 3 errors, no checks ran — exit 3"},
 		{"incomplete", "INCOMPLETE (interrupted by signal: terminated): 2 checks: 1 ok, 0 warn, 1 fail, 0 unknown, 0 skipped in 20.0s — exit 3"},
 		{"zero_checks", "no checks registered — exit 3"},
+		{"waited", "2 checks: 2 ok, 0 warn, 0 fail, 0 unknown, 0 skipped in 12.3s after 4 rounds — exit 0"},
 	} {
 		out := strings.TrimSuffix(string(render(t, "text", Options{}, fixtures()[tc.fixture])), "\n")
 		if got := out[strings.LastIndexByte(out, '\n')+1:]; got != tc.want {

@@ -119,6 +119,9 @@ func (t *textReporter) summary(r *runtime.Report) string {
 			b.WriteString(", " + t.paint(ansiRed, plural(len(r.Errors), "error")))
 		}
 		b.WriteString(" in " + humanDuration(r.Duration))
+		if n := rounds(r); n > 1 {
+			b.WriteString(" after " + strconv.Itoa(n) + " rounds")
+		}
 	case len(r.Errors) > 0:
 		b.WriteString(t.paint(ansiRed, "load failed") + " with " + plural(len(r.Errors), "error") + ", no checks ran")
 	default:
