@@ -45,10 +45,10 @@ type matcher struct {
 	fast     []int32
 	rowState []int32 // the state that owns each row
 
-	names    []string // secret names, by index
-	markers  [][]byte // "[REDACTED:NAME]", by index
-	maxLen   int      // longest pattern
-	maxLenNL int      // longest pattern that contains '\n' (0 if none)
+	names   []string // secret names, by index
+	markers [][]byte // "[REDACTED:NAME]", by index
+	depth   []int32  // length of the pattern prefix each state stands for
+	maxLen  int      // longest pattern
 }
 
 // empty reports whether m matches nothing.
@@ -141,9 +141,6 @@ func build(pats []pattern, names []string) *matcher {
 		}
 		prev = p.text
 		m.maxLen = max(m.maxLen, len(p.text))
-		if strings.IndexByte(p.text, '\n') >= 0 {
-			m.maxLenNL = max(m.maxLenNL, len(p.text))
-		}
 	}
 	lastChild = nil
 
@@ -151,6 +148,7 @@ func build(pats []pattern, names []string) *matcher {
 	m.states = make([]state, n)
 	m.outName = make([]int32, n)
 	m.fail = make([]int32, n)
+	m.depth = make([]int32, n)
 	m.edgeLo = make([]int32, n)
 	m.edgeHi = make([]int32, n)
 
@@ -162,6 +160,7 @@ func build(pats []pattern, names []string) *matcher {
 	for depth := 0; len(level) > 0; depth++ {
 		nextLevel = nextLevel[:0]
 		for _, u := range level {
+			m.depth[u] = int32(depth)
 			if depth <= denseDepth {
 				r := int32(len(m.dense))
 				m.states[u].row = r

@@ -145,11 +145,12 @@ func (s *Scrubber) String(text string) string {
 }
 
 // Writer returns a writer that scrubs what is written to it and passes the
-// result on to w. To find a value split across writes it holds back the
-// last bytes of each write, up to the longest pattern less one byte, or
-// only up to the last newline when no pattern contains a newline, so log
-// lines go out whole and at once. Close writes what is held back; it does
-// not close w. A nil Scrubber gives a writer that only adds Close.
+// result on to w, one Write for each Write. To find a value split across
+// writes it holds back the end of each write that could begin a secret's
+// form — at most the longest pattern less one byte, and in ordinary text
+// none or a few bytes — so log lines go out at once. Close writes what is
+// held back; it does not close w. A nil Scrubber gives a writer that only
+// adds Close.
 func (s *Scrubber) Writer(w io.Writer) io.WriteCloser {
 	return &writer{sc: s, w: w}
 }
@@ -165,7 +166,6 @@ type writer struct {
 	state  int32
 	buf    []byte
 	base   int64
-	lastNL int64 // offset just past the last '\n' written to us
 	ivs    []interval
 	out    []byte
 	err    error
@@ -196,32 +196,17 @@ func (w *writer) Write(p []byte) (int, error) {
 	}
 	w.buf = append(w.buf, p...)
 	w.state = scan(m, p, w.base+int64(len(w.buf)-len(p)), w.state, &w.ivs)
-	total := w.base + int64(len(w.buf))
-	if i := lastNewline(p); i >= 0 {
-		w.lastNL = total - int64(len(p)) + int64(i) + 1
-	}
-	safe := total
-	if m != nil && m.maxLen > 0 {
-		safe = total - int64(m.maxLen-1)
-		nl := w.lastNL
-		if m.maxLenNL > 0 {
-			nl = min(nl, total-int64(m.maxLenNL-1))
-		}
-		safe = max(safe, nl)
+	// A match still to come can only start within the text the automaton
+	// is in the middle of: the longest end of the stream that begins some
+	// pattern. Everything before it can go.
+	safe := w.base + int64(len(w.buf))
+	if !m.empty() {
+		safe -= int64(min(int(m.depth[w.state]), m.maxLen-1))
 	}
 	if err := w.emit(m, safe); err != nil {
 		return len(p), err
 	}
 	return len(p), nil
-}
-
-func lastNewline(p []byte) int {
-	for i := len(p) - 1; i >= 0; i-- {
-		if p[i] == '\n' {
-			return i
-		}
-	}
-	return -1
 }
 
 // rescan starts matching the held-back bytes afresh with a new automaton.
