@@ -16,7 +16,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/infra-guard/infra-guard/cli"
-	"github.com/infra-guard/infra-guard/report"
+	"github.com/infra-guard/infra-guard/report/schema"
 )
 
 func init() {
@@ -157,7 +157,7 @@ func TestNetworkExample(t *testing.T) {
 	if code != 0 {
 		t.Errorf("exited %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
 	}
-	if err := report.ValidateJSON([]byte(stdout.String())); err != nil {
+	if err := schema.Validate([]byte(stdout.String())); err != nil {
 		t.Errorf("report does not match the schema: %v", err)
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/infra-guard/infra-guard/cli"
-	"github.com/infra-guard/infra-guard/report"
+	"github.com/infra-guard/infra-guard/report/schema"
 )
 
 func TestMain(m *testing.M) {
@@ -143,7 +143,7 @@ func cmdValidJSON(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 {
 		ts.Fatalf("usage: valid-json FILE")
 	}
-	err := report.ValidateJSON([]byte(ts.ReadFile(args[0])))
+	err := schema.Validate([]byte(ts.ReadFile(args[0])))
 	switch {
 	case neg && err == nil:
 		ts.Fatalf("%s is valid, want invalid", args[0])
@@ -176,7 +176,7 @@ func TestExamples(t *testing.T) {
 			if code != 0 {
 				t.Errorf("%s exited %d\nstdout:\n%s\nstderr:\n%s", script, code, stdout.String(), stderr.String())
 			}
-			if err := report.ValidateJSON([]byte(stdout.String())); err != nil {
+			if err := schema.Validate([]byte(stdout.String())); err != nil {
 				t.Errorf("report does not match the schema: %v", err)
 			}
 		})

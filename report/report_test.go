@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/infra-guard/infra-guard/builtins"
+	"github.com/infra-guard/infra-guard/report/schema"
 	"github.com/infra-guard/infra-guard/runtime"
 )
 
@@ -389,7 +390,7 @@ func TestBadStatus(t *testing.T) {
 		t.Errorf("text: %q", out)
 	}
 	out := render(t, "json", Options{}, r)
-	if err := ValidateJSON(out); err != nil {
+	if err := schema.Validate(out); err != nil {
 		t.Errorf("json: %v\n%s", err, out)
 	}
 	if !bytes.Contains(out, []byte(`"status": "unknown"`)) || !bytes.Contains(out, []byte(`"unknown": 1`)) {

@@ -4,33 +4,20 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
-	"os"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/infra-guard/infra-guard/builtins"
+	"github.com/infra-guard/infra-guard/report/schema"
 	"github.com/infra-guard/infra-guard/runtime"
 )
-
-func TestEmbeddedSchemaIsTheFile(t *testing.T) {
-	file, err := os.ReadFile("schema/report-v1.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(file, JSONSchema) {
-		t.Error("JSONSchema differs from schema/report-v1.schema.json")
-	}
-	if _, err := compiledSchema(); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func TestJSONValidates(t *testing.T) {
 	for name, r := range fixtures() {
 		out := render(t, "json", Options{Version: "v1.2.3"}, r)
-		if err := ValidateJSON(out); err != nil {
+		if err := schema.Validate(out); err != nil {
 			t.Errorf("%s: %v\n%s", name, err, out)
 		}
 		if !bytes.HasSuffix(out, []byte("}\n")) {
@@ -89,7 +76,7 @@ func TestJSONEmptyCollections(t *testing.T) {
 			t.Errorf("output contains %s:\n%s", absent, out)
 		}
 	}
-	if err := ValidateJSON([]byte(out)); err != nil {
+	if err := schema.Validate([]byte(out)); err != nil {
 		t.Error(err)
 	}
 	zero := string(render(t, "json", Options{}, &runtime.Report{ExitCode: 3}))
@@ -105,7 +92,7 @@ func TestJSONNonFinite(t *testing.T) {
 		{Name: "nan", Value: math.NaN()}, {Name: "inf", Value: math.Inf(-1)}, {Name: "fine", Value: 1.5},
 	}}}}
 	out := render(t, "json", Options{}, r)
-	if err := ValidateJSON(out); err != nil {
+	if err := schema.Validate(out); err != nil {
 		t.Fatal(err)
 	}
 	var doc struct{ Checks []jsonCheck }
@@ -128,7 +115,7 @@ func TestJSONNoHTMLEscape(t *testing.T) {
 
 func TestValidateJSONRejects(t *testing.T) {
 	valid := render(t, "json", Options{Version: "v1"}, fixtures()["incomplete"])
-	if err := ValidateJSON(valid); err != nil {
+	if err := schema.Validate(valid); err != nil {
 		t.Fatalf("base document invalid: %v", err)
 	}
 	for _, tc := range []struct {
@@ -165,7 +152,7 @@ func TestValidateJSONRejects(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = ValidateJSON(data)
+			err = schema.Validate(data)
 			if err == nil {
 				t.Fatalf("invalid document accepted:\n%s", data)
 			}
@@ -175,8 +162,8 @@ func TestValidateJSONRejects(t *testing.T) {
 		})
 	}
 	for _, bad := range []string{"", "{", `{"schema_version": 1} {}`, "[]"} {
-		if err := ValidateJSON([]byte(bad)); err == nil {
-			t.Errorf("ValidateJSON(%q) = nil", bad)
+		if err := schema.Validate([]byte(bad)); err == nil {
+			t.Errorf("schema.Validate(%q) = nil", bad)
 		}
 	}
 }
@@ -189,18 +176,18 @@ func check(doc map[string]any, i int, edit func(map[string]any)) {
 // property the schema names is a JSON field of the matching type and the
 // reverse, and the required lists are the fields without omitempty.
 func TestSchemaMatchesTypes(t *testing.T) {
-	var schema map[string]any
-	if err := json.Unmarshal(JSONSchema, &schema); err != nil {
+	var doc map[string]any
+	if err := json.Unmarshal(schema.JSONSchema, &doc); err != nil {
 		t.Fatal(err)
 	}
-	defs := schema["$defs"].(map[string]any)
+	defs := doc["$defs"].(map[string]any)
 	for _, tc := range []struct {
 		where  string
 		schema map[string]any
 		typ    reflect.Type
 	}{
-		{"top level", schema, reflect.TypeFor[jsonReport]()},
-		{"totals", schema["properties"].(map[string]any)["totals"].(map[string]any), reflect.TypeFor[totals]()},
+		{"top level", doc, reflect.TypeFor[jsonReport]()},
+		{"totals", doc["properties"].(map[string]any)["totals"].(map[string]any), reflect.TypeFor[totals]()},
 		{"check", defs["check"].(map[string]any), reflect.TypeFor[jsonCheck]()},
 		{"perfdata", defs["perfdata"].(map[string]any), reflect.TypeFor[jsonPerfdata]()},
 	} {
