@@ -188,12 +188,15 @@ func (t *procTable) query(ctx context.Context, q procQuery) ([]*procEntry, error
 // result shows of each process is read and built once per run, in
 // parallel, and shared (frozen) by every call that finds that process.
 func (t *procTable) value(ctx context.Context, found []*procEntry) (starlark.Value, error) {
-	boot, err := t.boot.get(ctx, bootTime)
-	if err != nil {
-		return nil, err
-	}
-	if err := t.each(ctx, found, func(e *procEntry) { e.result(t, boot) }); err != nil {
-		return nil, err
+	var boot int64
+	if len(found) > 0 {
+		var err error
+		if boot, err = t.boot.get(ctx, bootTime); err != nil {
+			return nil, err
+		}
+		if err := t.each(ctx, found, func(e *procEntry) { e.result(t, boot) }); err != nil {
+			return nil, err
+		}
 	}
 	pids := make([]starlark.Value, 0, len(found))
 	procs := make([]starlark.Value, 0, len(found))

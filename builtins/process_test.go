@@ -455,3 +455,18 @@ func BenchmarkProcess(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkProcessAsIs is one process() call in a fresh run on the machine
+// as it is, matching nothing: the cost a small guard pays for the scan.
+func BenchmarkProcessAsIs(b *testing.B) {
+	if runtime.GOOS != "linux" {
+		b.Skip("needs /proc")
+	}
+	for b.Loop() {
+		run := NewRun()
+		if _, err := callProcess(b, b.Context(), run, map[string]string{"name": "no-such-process"}); err != nil {
+			b.Fatal(err)
+		}
+		run.Close()
+	}
+}

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,6 +17,7 @@ import (
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
+	"golang.org/x/sys/unix"
 )
 
 // call calls the predeclared builtin name on a thread running a check
@@ -540,5 +543,56 @@ func TestRealMountsContainer(t *testing.T) {
 	}
 	if want := []string{"/", "/etc/hosts"}; !slices.Equal(got, want) {
 		t.Errorf("realMounts = %q, want %q", got, want)
+	}
+}
+
+// cores counts the CPUs the process may run on, not the machine's: run
+// pinned to one CPU (as taskset or a cpuset would), it says 1.
+func TestLoadavgCoresHonoursAffinity(t *testing.T) {
+	if os.Getenv("IG_TEST_PRINT_CORES") == "1" {
+		l, err := call(t, t.Context(), "loadavg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cores, _ := attr[starlark.Int](t, l, "cores").Int64()
+		os.Stdout.WriteString("cores=" + strconv.FormatInt(cores, 10) + "\n")
+		return
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("needs sched_setaffinity")
+	}
+	var all unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &all); err != nil {
+		t.Fatal(err)
+	}
+	if all.Count() < 2 {
+		t.Skip("one CPU: pinning changes nothing")
+	}
+	var first int
+	for first = 0; !all.IsSet(first); first++ {
+	}
+	out := make(chan []byte, 1)
+	errc := make(chan error, 1)
+	go func() {
+		// The child inherits the affinity of the thread that forks
+		// it. This thread ends with the goroutine, as it stays locked.
+		runtime.LockOSThread()
+		var one unix.CPUSet
+		one.Set(first)
+		if err := unix.SchedSetaffinity(0, &one); err != nil {
+			errc <- err
+			return
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^TestLoadavgCoresHonoursAffinity$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "IG_TEST_PRINT_CORES=1")
+		b, err := cmd.Output()
+		out <- b
+		errc <- err
+	}()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if b := <-out; !strings.Contains(string(b), "cores=1\n") {
+		t.Errorf("pinned to CPU %d, loadavg() says %q, want cores=1", first, b)
 	}
 }
