@@ -325,10 +325,10 @@ func parseEnvURL(raw string) (starlark.Value, error) {
 	return starlark.String(s), nil
 }
 
-// envShow is how a variable's value appears in a message: quoted, cut at
-// 64 bytes, and with a URL's password and query values left out. Names
-// that look like secrets never get this far, and the output scrubber
-// still replaces any registered secret.
+// envShow is how a variable's value appears in a message: quoted, with a
+// URL's password and query values left out. It is never cut short: a cut
+// value that held a secret would no longer match the output scrubber's
+// patterns. Names that look like secrets never get this far.
 func envShow(raw string) string {
 	if u, err := url.Parse(strings.TrimSpace(raw)); err == nil && u.Scheme != "" && u.Host != "" {
 		if _, has := u.User.Password(); has {
@@ -344,17 +344,8 @@ func envShow(raw string) string {
 		u.Fragment, u.RawFragment = "", ""
 		raw = u.String()
 	}
-	if len(raw) > 64 {
-		cut := 64
-		for cut > 0 && !isRuneStart(raw[cut]) {
-			cut--
-		}
-		return strconv.Quote(raw[:cut]) + "…"
-	}
 	return strconv.Quote(raw)
 }
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // env(name, default=, type="string", choices=, pattern=)
 func env(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

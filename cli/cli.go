@@ -21,6 +21,7 @@ import (
 	"github.com/peterbourgon/ff/v3"
 	"github.com/peterbourgon/ff/v3/ffcli"
 
+	"github.com/infra-guard/infra-guard/redact"
 	"github.com/infra-guard/infra-guard/report"
 	"github.com/infra-guard/infra-guard/runtime"
 )
@@ -73,7 +74,16 @@ func sigName(sig os.Signal) string {
 }
 
 func run(ctx context.Context, args []string, env Env) int {
+	// Every byte this invocation writes goes through the scrubber; the
+	// script's secrets join it as the load phase reads them.
+	scrub := redact.New()
+	stdout, stderr := scrub.Writer(env.Stdout), scrub.Writer(env.Stderr)
+	env.Stdout, env.Stderr = stdout, stderr
+	defer stdout.Close()
+	defer stderr.Close()
+
 	app := newApp(env)
+	app.scrub = scrub
 	root := app.commands()
 	app.usageOf = root
 	err := root.Parse(args)
@@ -99,7 +109,8 @@ func run(ctx context.Context, args []string, env Env) int {
 // app holds the parsed flags shared by the commands.
 type app struct {
 	env     Env
-	usageOf *ffcli.Command // the command whose usage to show on a usage error
+	scrub   *redact.Scrubber // in front of env.Stdout and env.Stderr
+	usageOf *ffcli.Command   // the command whose usage to show on a usage error
 
 	timeout      time.Duration
 	checkTimeout time.Duration
@@ -338,9 +349,9 @@ func (a *app) logger() (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: level}
 	switch a.logFormat {
 	case "text":
-		return slog.New(slog.NewTextHandler(a.env.Stderr, opts)), nil
+		return slog.New(redact.Handler(slog.NewTextHandler(a.env.Stderr, opts), a.scrub)), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(a.env.Stderr, opts)), nil
+		return slog.New(redact.Handler(slog.NewJSONHandler(a.env.Stderr, opts), a.scrub)), nil
 	}
 	return nil, fmt.Errorf("invalid --log-format %q: want text or json", a.logFormat)
 }
@@ -353,6 +364,11 @@ func (a *app) options(logger *slog.Logger) runtime.Options {
 		MaxSteps:     a.maxSteps,
 		MaxHeap:      a.maxHeap,
 		Logger:       logger,
+		Env: func(name string) (string, bool) {
+			v := a.env.Getenv(name)
+			return v, v != "" // env() and secret() take empty as unset anyway
+		},
+		OnSecret: a.registerSecret(logger),
 	}
 }
 

@@ -19,7 +19,7 @@ func (a *app) execRun(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	rep, err := report.New(a.format, report.Options{Color: a.color(), Version: version()})
+	rep, err := report.New(a.format, report.Options{Color: a.color(), Version: version(), Getenv: a.env.Getenv})
 	if err != nil {
 		return fmt.Errorf("invalid --format: %v", err)
 	}
@@ -59,6 +59,7 @@ func (a *app) execRun(ctx context.Context, args []string) error {
 		logger.Warn("run interrupted; the report is incomplete", "reason", result.Incomplete)
 	}
 	result.ExitCode = runtime.ExitCode(result, a.warnOK)
+	scrubReport(a.scrub, result)
 	if err := rep.Report(a.env.Stdout, result); err != nil {
 		logger.Error("cannot write the report", "format", a.format, "error", err)
 		return exitError{runtime.ExitUnknown}
@@ -77,7 +78,7 @@ func (a *app) execVet(ctx context.Context, args []string) error {
 	}
 	g, errs := runtime.Vet(ctx, path, src, a.options(logger))
 	for _, e := range errs {
-		fmt.Fprintln(a.env.Stdout, e)
+		fmt.Fprintln(a.env.Stdout, a.scrub.String(e))
 	}
 	if len(errs) > 0 {
 		return exitError{runtime.ExitUnknown}
@@ -103,7 +104,7 @@ func (a *app) execList(ctx context.Context, args []string) error {
 	var loadErr *runtime.LoadError
 	if errors.As(err, &loadErr) {
 		for _, e := range loadErr.Errors {
-			fmt.Fprintln(a.env.Stdout, e)
+			fmt.Fprintln(a.env.Stdout, a.scrub.String(e))
 		}
 		return exitError{runtime.ExitUnknown}
 	} else if err != nil {

@@ -91,6 +91,8 @@ func encodings(v string) []string {
 		out = append(out, xmlText(s), html.EscapeString(s), xmlNamed(s))
 	}
 	out = append(out, url.QueryEscape(v), url.PathEscape(v), userinfoEscape(v))
+	// GitHub Actions workflow commands (::error ...::message).
+	out = append(out, ghData.Replace(v), ghProperty.Replace(v), ghData.Replace(jsons[0]), ghData.Replace(jsons[1]))
 	out = append(out, hex.EncodeToString([]byte(v)), strings.ToUpper(hex.EncodeToString([]byte(v))))
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
 		out = append(out, enc.EncodeToString([]byte(v)), enc.WithPadding(base64.NoPadding).EncodeToString([]byte(v)))
@@ -176,6 +178,13 @@ func xmlText(v string) string {
 func xmlNamed(v string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;").Replace(v)
 }
+
+// ghData and ghProperty escape a GitHub Actions workflow command's message
+// and its properties.
+var (
+	ghData     = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
+	ghProperty = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
+)
 
 // userinfoEscape is v as net/url writes a password in a URL's userinfo.
 func userinfoEscape(v string) string {
