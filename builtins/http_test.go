@@ -154,6 +154,18 @@ assert.true(str(r).startswith("http_response("), str(r))
 `, starlark.StringDict{"URL": starlark.String(srv.URL)})
 }
 
+// The transport's small read buffer (2 KiB, for memory at fan-out) still
+// reads header lines longer than itself.
+func TestHTTPLongHeader(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("x", 16<<10)
+	srv := netServer(t, func(w http.ResponseWriter, r *http.Request) { w.Header().Set("X-Long", long) })
+	r := netMust(t, "http_check", []any{srv.URL})
+	if got, _, _ := netAttr(t, r, "headers").(*httpHeaders).Get(starlark.String("x-long")); got != starlark.String(long) || !netBool(t, r, "ok") {
+		t.Errorf("got %s with a %d-byte header", r, len(long))
+	}
+}
+
 func TestHTTPMethodsAndBodies(t *testing.T) {
 	t.Parallel()
 	type seen struct{ method, body, ctype, auth, host, ua string }
