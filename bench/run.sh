@@ -31,8 +31,8 @@ startup=("$tmp/infra-guard" version)
 # One checked run of each, so a broken script fails here with its output
 # rather than as a bare exit code in the middle of the timing.
 out="$("${base[@]}")" || { echo "bench/run.sh: the baseline failed (exit $?)" >&2; exit 1; }
-if [[ "$out" != "10 checks,"* ]]; then
-	echo "bench/run.sh: the baseline ran, but printed '$out', not '10 checks, …'" >&2
+if [[ "$out" != "12 checks,"* ]]; then
+	echo "bench/run.sh: the baseline ran, but printed '$out', not '12 checks, …'" >&2
 	exit 1
 fi
 code=0
@@ -44,8 +44,8 @@ if ((code > 2)); then
 	exit 1
 fi
 checks="$(grep -cE '^(OK|WARN|FAIL|UNKNOWN|SKIP) ' <<<"$out" || true)"
-if [[ "$checks" != 10 ]]; then
-	printf 'bench/run.sh: infra-guard reported %s checks, not 10:\n%s\n' "$checks" "$out" >&2
+if [[ "$checks" != 12 ]]; then
+	printf 'bench/run.sh: infra-guard reported %s checks, not 12:\n%s\n' "$checks" "$out" >&2
 	exit 1
 fi
 
@@ -84,7 +84,7 @@ awk -v runs="$runs" -v bms="$base_ms" -v bkib="$base_kib" -v gms="$guard_ms" -v 
 BEGIN {
 	ratio = gms / bms
 	rss = gkib / 1024
-	printf "small guard (10 checks), %d runs each\n", runs
+	printf "small guard (12 checks), %d runs each\n", runs
 	printf "                           median   peak RSS\n"
 	printf "baseline                %7.2f ms %6.1f MiB\n", bms, bkib / 1024
 	printf "infra-guard             %7.2f ms %6.1f MiB\n", gms, rss

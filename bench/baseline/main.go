@@ -11,6 +11,9 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
+	"time"
 
 	psdisk "github.com/shirou/gopsutil/v4/disk"
 	psmem "github.com/shirou/gopsutil/v4/mem"
@@ -28,6 +31,8 @@ func main() {
 		"disk":      starlark.NewBuiltin("disk", disk),
 		"memory":    starlark.NewBuiltin("memory", memory),
 		"threshold": starlark.NewBuiltin("threshold", threshold),
+		"process":   starlark.NewBuiltin("process", process),
+		"file":      starlark.NewBuiltin("file", file),
 	}
 	thread := &starlark.Thread{Name: "baseline"}
 	globals, err := starlark.ExecFileOptions(&syntax.FileOptions{}, thread, os.Args[1], nil, predeclared)
@@ -133,4 +138,43 @@ func threshold(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 		return starlark.MakeInt(1), nil
 	}
 	return starlark.MakeInt(0), nil
+}
+
+// process(name) counts the processes whose /proc/PID/comm is name.
+func process(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var name string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name); err != nil {
+		return nil, err
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		comm, err := os.ReadFile("/proc/" + e.Name() + "/comm")
+		if err == nil && strings.TrimSuffix(string(comm), "\n") == name {
+			n++
+		}
+	}
+	return starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{"count": starlark.MakeInt(n)}), nil
+}
+
+// file(path) is os.Stat.
+func file(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var path string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
+		return nil, err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	return starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
+		"size":        starlark.MakeInt64(fi.Size()),
+		"age_seconds": starlark.Float(time.Since(fi.ModTime()).Seconds()),
+	}), nil
 }
