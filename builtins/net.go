@@ -121,16 +121,19 @@ func dnsCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	records, err := lookup(ctx, resolver, typ, name)
 	took := time.Since(start)
 	msg := ""
-	if err != nil {
+	switch {
+	case err != nil:
 		msg = dnsErrorText(ctx, err, typ, name)
 		records = nil
+	case len(records) == 0:
+		msg = fmt.Sprintf("no %s record for %s", typ, name)
 	}
 	vals := make([]starlark.Value, len(records))
 	for i, r := range records {
 		vals[i] = starlark.String(r)
 	}
 	return newStruct(b.Name(), starlark.StringDict{
-		"ok":          starlark.Bool(err == nil),
+		"ok":          starlark.Bool(msg == ""),
 		"records":     starlark.NewList(vals),
 		"duration_ms": millis(took),
 		"error":       starlark.String(msg),
