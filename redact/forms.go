@@ -175,9 +175,9 @@ func xmlText(v string) string {
 }
 
 // xmlNamed escapes with the five named XML entities only.
-func xmlNamed(v string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;").Replace(v)
-}
+func xmlNamed(v string) string { return xmlNamedReplacer.Replace(v) }
+
+var xmlNamedReplacer = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;")
 
 // ghData and ghProperty escape a GitHub Actions workflow command's message
 // and its properties.
