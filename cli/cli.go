@@ -75,15 +75,23 @@ func sigName(sig os.Signal) string {
 
 func run(ctx context.Context, args []string, env Env) int {
 	// Every byte this invocation writes goes through the scrubber; the
-	// script's secrets join it as the load phase reads them.
+	// script's secrets join it as the load phase reads them. Until the load
+	// phase is over (releaseOutput), output is held back, so that what the
+	// script printed before it read a secret is scrubbed of it too.
 	scrub := redact.New()
 	stdout, stderr := scrub.Writer(env.Stdout), scrub.Writer(env.Stderr)
+	stdout.Hold()
+	stderr.Hold()
 	env.Stdout, env.Stderr = stdout, stderr
 	defer stdout.Close()
 	defer stderr.Close()
 
 	app := newApp(env)
 	app.scrub = scrub
+	app.release = func() {
+		stderr.Release()
+		stdout.Release()
+	}
 	root := app.commands()
 	app.usageOf = root
 	err := root.Parse(args)
@@ -110,6 +118,7 @@ func run(ctx context.Context, args []string, env Env) int {
 type app struct {
 	env     Env
 	scrub   *redact.Scrubber // in front of env.Stdout and env.Stderr
+	release func()           // see releaseOutput
 	usageOf *ffcli.Command   // the command whose usage to show on a usage error
 
 	timeout      time.Duration
@@ -124,6 +133,14 @@ type app struct {
 	selection    runtime.Selection
 	wait         time.Duration
 	interval     time.Duration
+}
+
+// releaseOutput lets env.Stdout and env.Stderr write on, at the end of
+// the load phase, once every secret is registered.
+func (a *app) releaseOutput() {
+	if a.release != nil {
+		a.release()
+	}
 }
 
 func newApp(env Env) *app {

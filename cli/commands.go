@@ -31,6 +31,7 @@ func (a *app) execRun(ctx context.Context, args []string) error {
 
 	var result *runtime.Report
 	g, err := runtime.Load(ctx, path, src, opts)
+	a.releaseOutput()
 	var loadErr *runtime.LoadError
 	switch {
 	case errors.As(err, &loadErr):
@@ -77,6 +78,7 @@ func (a *app) execVet(ctx context.Context, args []string) error {
 		return err
 	}
 	g, errs := runtime.Vet(ctx, path, src, a.options(logger))
+	a.releaseOutput()
 	for _, e := range errs {
 		fmt.Fprintln(a.env.Stdout, a.scrub.String(e))
 	}
@@ -101,6 +103,7 @@ func (a *app) execList(ctx context.Context, args []string) error {
 		return err
 	}
 	g, err := runtime.Load(ctx, path, src, a.options(logger))
+	a.releaseOutput()
 	var loadErr *runtime.LoadError
 	if errors.As(err, &loadErr) {
 		for _, e := range loadErr.Errors {

@@ -151,14 +151,14 @@ func (s *Scrubber) String(text string) string {
 // none or a few bytes — so log lines go out at once. Close writes what is
 // held back; it does not close w. A nil Scrubber gives a writer that only
 // adds Close.
-func (s *Scrubber) Writer(w io.Writer) io.WriteCloser {
-	return &writer{sc: s, w: w}
+func (s *Scrubber) Writer(w io.Writer) *Writer {
+	return &Writer{sc: s, w: w}
 }
 
-// writer is the streaming scrubber. buf holds the bytes from absolute
-// offset base not yet written on; ivs the covered intervals that end after
-// base.
-type writer struct {
+// Writer is the streaming scrubber that Scrubber.Writer returns. buf holds
+// the bytes from absolute offset base not yet written on; ivs the covered
+// intervals that end after base.
+type Writer struct {
 	mu     sync.Mutex
 	sc     *Scrubber
 	w      io.Writer
@@ -170,12 +170,55 @@ type writer struct {
 	out    []byte
 	err    error
 	closed bool
+	held   bool
+}
+
+var _ io.WriteCloser = (*Writer)(nil)
+
+// Hold keeps everything written from now on until Release or Close. It is
+// for the time before every secret is known: what was written then is
+// scrubbed with the secrets registered by the time it is released.
+func (w *Writer) Hold() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.held = true
+}
+
+// Release scrubs what was held with the secrets registered now and writes
+// it on; from then on writes flow as usual.
+func (w *Writer) Release() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.held || w.closed {
+		return w.err
+	}
+	w.held = false
+	if w.err != nil {
+		return w.err
+	}
+	m := w.sc.matcher()
+	w.rescan(m)
+	return w.emit(m, w.safe(m))
+}
+
+// safe is the offset up to which bytes can be written on: a match still to
+// come can only start within the text the automaton is in the middle of,
+// the longest end of the stream that begins some pattern.
+func (w *Writer) safe(m *matcher) int64 {
+	safe := w.base + int64(len(w.buf))
+	if !m.empty() {
+		safe -= int64(min(int(m.depth[w.state]), m.maxLen-1))
+	}
+	return safe
 }
 
 // ErrClosed is returned by a Write after Close.
 var ErrClosed = io.ErrClosedPipe
 
-func (w *writer) Write(p []byte) (int, error) {
+// Write scrubs p and writes on all of it but what could be the start of a
+// secret's form; it reports len(p) unless the underlying writer failed,
+// whose error it then keeps returning.
+func (w *Writer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
@@ -188,29 +231,27 @@ func (w *writer) Write(p []byte) (int, error) {
 	if m != w.m {
 		w.rescan(m)
 	}
-	if m.empty() && len(w.buf) == 0 && len(w.ivs) == 0 {
+	if m.empty() && len(w.buf) == 0 && len(w.ivs) == 0 && !w.held {
 		w.base += int64(len(p))
 		n, err := w.w.Write(p)
 		w.err = err
 		return n, err
 	}
 	w.buf = append(w.buf, p...)
-	w.state = scan(m, p, w.base+int64(len(w.buf)-len(p)), w.state, &w.ivs)
-	// A match still to come can only start within the text the automaton
-	// is in the middle of: the longest end of the stream that begins some
-	// pattern. Everything before it can go.
-	safe := w.base + int64(len(w.buf))
 	if !m.empty() {
-		safe -= int64(min(int(m.depth[w.state]), m.maxLen-1))
+		w.state = scan(m, p, w.base+int64(len(w.buf)-len(p)), w.state, &w.ivs)
 	}
-	if err := w.emit(m, safe); err != nil {
+	if w.held {
+		return len(p), nil
+	}
+	if err := w.emit(m, w.safe(m)); err != nil {
 		return len(p), err
 	}
 	return len(p), nil
 }
 
-// rescan starts matching the held-back bytes afresh with a new automaton.
-func (w *writer) rescan(m *matcher) {
+// rescan starts matching the bytes held back afresh with a new automaton.
+func (w *Writer) rescan(m *matcher) {
 	w.m = m
 	w.state = 0
 	if !m.empty() && len(w.buf) > 0 {
@@ -220,7 +261,7 @@ func (w *writer) rescan(m *matcher) {
 
 // emit writes on the bytes before offset safe, markers in place of the
 // covered intervals, in one Write.
-func (w *writer) emit(m *matcher, safe int64) error {
+func (w *Writer) emit(m *matcher, safe int64) error {
 	if safe <= w.base {
 		return nil
 	}
@@ -266,9 +307,10 @@ func (w *writer) emit(m *matcher, safe int64) error {
 	return err
 }
 
-// Close writes on everything held back. It does not close the underlying
-// writer. Closing twice is allowed.
-func (w *writer) Close() error {
+// Close writes on everything held back, scrubbed with the secrets
+// registered by now. It does not close the underlying writer. Closing twice
+// is allowed.
+func (w *Writer) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
@@ -278,5 +320,10 @@ func (w *writer) Close() error {
 	if w.err != nil {
 		return w.err
 	}
-	return w.emit(w.m, w.base+int64(len(w.buf)))
+	m := w.sc.matcher()
+	if m != w.m || w.held {
+		w.rescan(m)
+	}
+	w.held = false
+	return w.emit(m, w.base+int64(len(w.buf)))
 }

@@ -319,3 +319,34 @@ func TestHandler(t *testing.T) {
 		}
 	}
 }
+
+func TestWriterHoldUntilSecretsKnown(t *testing.T) {
+	s := New()
+	var buf bytes.Buffer
+	w := s.Writer(&buf)
+	w.Hold()
+	fmt.Fprintf(w, "printed before secret() ran: %q\n", testSecret)
+	if buf.Len() != 0 {
+		t.Fatalf("held output went out: %q", buf.String())
+	}
+	s.Add("LATE", testSecret)
+	if err := w.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if got := buf.String(); got != "printed before secret() ran: \"[REDACTED:LATE]\"\n" {
+		t.Errorf("after Release: %q", got)
+	}
+	fmt.Fprintf(w, "after %s\n", testSecret)
+	if !strings.HasSuffix(buf.String(), "after [REDACTED:LATE]\n") {
+		t.Errorf("after Release, writes do not flow: %q", buf.String())
+	}
+	// Close releases too; held output with no secret at all goes out as is.
+	var b2 bytes.Buffer
+	w2 := New().Writer(&b2)
+	w2.Hold()
+	w2.Write([]byte("plain"))
+	w2.Close()
+	if b2.String() != "plain" {
+		t.Errorf("Close after Hold: %q", b2.String())
+	}
+}
