@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"go.starlark.net/starlark"
+	"go.uber.org/goleak"
 )
 
 func TestHTTPBackoff(t *testing.T) {
@@ -890,12 +892,14 @@ func TestHTTPSharedTransport(t *testing.T) {
 }
 
 func httpServerCountingConns(t *testing.T, conns *atomic.Int32) string {
-	srv := netServer(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
 			conns.Add(1)
 		}
 	}
+	srv.Start()
+	t.Cleanup(srv.Close)
 	return srv.URL
 }
 
@@ -933,4 +937,41 @@ func BenchmarkHTTPFanout(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/check")
 		})
 	}
+}
+
+// TestHTTPNoGoroutineLeak runs checks that succeed, time out and fail,
+// closes the run, and expects no goroutine left behind: the run's Close
+// releases the shared transport's connections. Not
+// parallel, so other tests' goroutines do not come and go meanwhile.
+func TestHTTPNoGoroutineLeak(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	down := "http://" + netRefusedAddr(t)
+	run := NewRun()
+	var wg sync.WaitGroup
+	for i := range 30 {
+		wg.Go(func() {
+			thread := &starlark.Thread{}
+			SetContext(thread, t.Context())
+			SetRun(thread, run)
+			url := []string{ok.URL, slow.URL, down}[i%3]
+			kwargs := []starlark.Tuple{{starlark.String("timeout"), starlark.String("300ms")}}
+			if _, err := starlark.Call(thread, Predeclared()["http_check"], starlark.Tuple{starlark.String(url)}, kwargs); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	run.Close()
+	// The servers still run: only the run's Close can have ended the
+	// client connections, and with them the servers' handlers.
+	goleak.VerifyNone(t, ignore, goleak.IgnoreAnyFunction("net/http/httptest.(*Server).goServe.func1"))
+	ok.Close()
+	slow.Close()
 }

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -247,12 +248,11 @@ func netKey(t testing.TB) *ecdsa.PrivateKey {
 	return key
 }
 
-var netSerial int64 = time.Now().UnixNano()
+var netSerial atomic.Int64 // certificate serial numbers, unique per test binary
 
 func netCertTemplate(cn string, notBefore, notAfter time.Time) *x509.Certificate {
-	netSerial++
 	return &x509.Certificate{
-		SerialNumber: big.NewInt(netSerial),
+		SerialNumber: big.NewInt(time.Now().UnixNano() + netSerial.Add(1)),
 		Subject:      pkix.Name{CommonName: cn, Organization: []string{"infra-guard tests"}},
 		NotBefore:    notBefore,
 		NotAfter:     notAfter,
