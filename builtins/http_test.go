@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
 	"go.uber.org/goleak"
 )
 
@@ -105,6 +106,9 @@ func TestHTTPRedactURL(t *testing.T) {
 		{"http://u:p w@host/?token=a b", "http://REDACTED@host/?token=REDACTED b"},
 		{"http://[::1/?token=abc", "http://[::1/?token=REDACTED"},
 		{"", ""},
+		// The display form of a URL built with a secret.
+		{"https://hooks.example/services/<secret:HOOK>", "https://hooks.example/services/<secret:HOOK>"},
+		{"https://h/x?token=<secret:T>", "https://h/x?token=REDACTED"},
 	}
 	for _, tt := range tests {
 		if got := RedactURL(tt.in); got != tt.want {
@@ -974,4 +978,27 @@ func TestHTTPNoGoroutineLeak(t *testing.T) {
 	goleak.VerifyNone(t, ignore, goleak.IgnoreAnyFunction("net/http/httptest.(*Server).goServe.func1"))
 	ok.Close()
 	slow.Close()
+}
+
+// A URL built with a secret sends the secret and shows its placeholder.
+func TestHTTPSecretURL(t *testing.T) {
+	t.Parallel()
+	got := make(chan string, 1)
+	srv := netServer(t, func(w http.ResponseWriter, r *http.Request) { got <- r.URL.RequestURI() })
+	url := starlark.String(srv.URL + "/hook/")
+	hook := NewSecret("HOOK", "T0-s3cret")
+	full, err := starlark.Binary(syntax.PLUS, url, hook)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := netMust(t, "http_check", []any{full})
+	if !netBool(t, r, "ok") {
+		t.Fatalf("got %s", r)
+	}
+	if uri := <-got; uri != "/hook/T0-s3cret" {
+		t.Errorf("server saw %q, want the secret's value", uri)
+	}
+	if shown := netStr(t, r, "url"); shown != srv.URL+"/hook/<secret:HOOK>" {
+		t.Errorf("r.url = %q, want the placeholder", shown)
+	}
 }

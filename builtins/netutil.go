@@ -58,8 +58,11 @@ func redactParsedURL(u *url.URL) string {
 	if r.Fragment != "" || r.RawFragment != "" {
 		r.Fragment, r.RawFragment = Redacted, ""
 	}
-	return r.String()
+	// A secret's placeholder in the path stays readable, not %3C…%3E.
+	return escapedPlaceholder.ReplaceAllString(r.String(), "<secret:$1>")
 }
+
+var escapedPlaceholder = regexp.MustCompile(`%3Csecret:([^%/?#]*)%3E`)
 
 // redactQuery keeps each key of a raw query and replaces its value; a part
 // without "=" is replaced whole, since it may be a bare token.
