@@ -47,23 +47,22 @@ var httpMethods = map[string]bool{
 
 // httpRequest is what an http_check call asks for, checked and ready to send.
 type httpRequest struct {
-	method      string
-	url         *url.URL
-	display     string // the URL as shown: redacted, secrets as <secret:NAME>
-	header      http.Header
-	host        string // a Host header, which Go takes from Request.Host
-	body        []byte // nil for none
-	timeout     time.Duration
-	retries     int
-	follow      bool
-	insecure    bool
-	caFile      string
-	expect      []int // nil: any 2xx
-	idempotent  bool  // may be retried
-	basicUser   string
-	basicPass   string
-	hasBasic    bool
-	idempotency string
+	method     string
+	url        *url.URL
+	display    string // the URL as shown: redacted, secrets as <secret:NAME>
+	header     http.Header
+	host       string // a Host header, which Go takes from Request.Host
+	body       []byte // nil for none
+	timeout    time.Duration
+	retries    int
+	follow     bool
+	insecure   bool
+	caFile     string
+	expect     []int // nil: any 2xx
+	idempotent bool  // may be retried
+	basicUser  string
+	basicPass  string
+	hasBasic   bool
 }
 
 // http_check(url, method="GET", headers={}, body=None, json=None,
@@ -230,7 +229,6 @@ func parseHTTPArgs(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 		if err := refuseSecretPlaceholder(name, "idempotency_key", key); err != nil {
 			return nil, err
 		}
-		r.idempotency = key
 		r.header.Set("Idempotency-Key", key)
 		idempotent = true
 	}
