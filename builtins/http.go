@@ -360,13 +360,17 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 }
 
 // retryable reports whether an attempt that ended with resp or err should
-// be tried again: connect errors, resets, timeouts and 429, 502, 503, 504.
+// be tried again: connect errors, resets, timeouts and 500, 429, 502, 503, 504.
 // Not: other statuses (501 included), failed certificate verification,
 // refused redirects, unknown hosts, or a context that has ended.
 func retryable(resp *http.Response, err error) bool {
 	if err == nil {
 		switch resp.StatusCode {
-		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		// 500 too: a health endpoint answering 500 is most often an app
+		// restarting or a dependency blinking, and the issue's own test
+		// asks that "500 then 200" pass. 501 (never implemented) is final.
+		case http.StatusInternalServerError, http.StatusTooManyRequests, http.StatusBadGateway,
+			http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 			return true
 		}
 		return false

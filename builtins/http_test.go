@@ -282,9 +282,9 @@ func TestHTTPRetriesStatus(t *testing.T) {
 		{503, 2, true},
 		{504, 2, true},
 		{429, 2, true},
-		// Only 429, 502, 503 and 504 are retried (DESIGN §6): a 500 is
-		// the server's answer, not a transient failure of the network.
-		{500, 1, false},
+		// 500 then 200 passes in two attempts (issue 4's test list); 501
+		// and other statuses are the server's final answer.
+		{500, 2, true},
 		{501, 1, false},
 		{404, 1, false},
 	}
