@@ -82,12 +82,14 @@ func run(ctx context.Context, args []string, env Env) int {
 	stdout, stderr := scrub.Writer(env.Stdout), scrub.Writer(env.Stderr)
 	stdout.Hold()
 	stderr.Hold()
+	raw := env.Stdout
 	env.Stdout, env.Stderr = stdout, stderr
 	defer stdout.Close()
 	defer stderr.Close()
 
 	app := newApp(env)
 	app.scrub = scrub
+	app.rawStdout = raw
 	app.release = func() {
 		stderr.Release()
 		stdout.Release()
@@ -119,7 +121,10 @@ type app struct {
 	env     Env
 	scrub   *redact.Scrubber // in front of env.Stdout and env.Stderr
 	release func()           // see releaseOutput
-	usageOf *ffcli.Command   // the command whose usage to show on a usage error
+	// rawStdout bypasses the scrubber. Only ::add-mask:: commands go there,
+	// in GitHub Actions, whose runner consumes them and masks the values.
+	rawStdout io.Writer
+	usageOf   *ffcli.Command // the command whose usage to show on a usage error
 
 	timeout      time.Duration
 	checkTimeout time.Duration
@@ -130,6 +135,7 @@ type app struct {
 	logFormat    string
 	logLevel     string
 	warnOK       bool
+	reports      []reportFile // --report FORMAT=PATH
 	selection    runtime.Selection
 	wait         time.Duration
 	interval     time.Duration
@@ -168,6 +174,7 @@ func (a *app) runFlags(fs *flag.FlagSet) {
 	fs.Var(positive(&a.concurrency, strconv.Atoi), "concurrency", "checks running at once")
 	fs.StringVar(&a.format, "format", "text", "report format on stdout: "+strings.Join(report.Names(), ", "))
 	fs.BoolVar(&a.warnOK, "warn-ok", false, "exit 0 when the worst result is a warning (for pipelines that gate on failures only)")
+	fs.Func("report", "also write a report in FORMAT to PATH, as FORMAT=PATH (repeatable), e.g. junit=guard.xml", a.addReport)
 	fs.Func("only", "run only these checks (comma-separated, repeatable), and what they run after", appendList(&a.selection.Only))
 	fs.Func("skip", "do not run these checks (comma-separated, repeatable)", appendList(&a.selection.Skip))
 	fs.Func("tag", "run only checks with one of these tags (comma-separated, repeatable)", appendList(&a.selection.Tags))

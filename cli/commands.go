@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"text/tabwriter"
@@ -19,9 +20,8 @@ func (a *app) execRun(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	rep, err := report.New(a.format, report.Options{Color: a.color(), Version: version(), Getenv: a.env.Getenv})
-	if err != nil {
-		return fmt.Errorf("invalid --format: %v", err)
+	if _, ok := report.Formats[a.format]; !ok {
+		return fmt.Errorf("invalid --format %q (known: %s)", a.format, strings.Join(report.Names(), ", "))
 	}
 	path, src, err := script(args, logger)
 	if err != nil {
@@ -36,11 +36,11 @@ func (a *app) execRun(ctx context.Context, args []string) error {
 	switch {
 	case errors.As(err, &loadErr):
 		logger.Error("the script did not load; no check ran", "script", path, "errors", len(loadErr.Errors))
-		result = &runtime.Report{Script: path, Errors: loadErr.Errors}
+		result = &runtime.Report{Script: path, Started: time.Now(), Errors: loadErr.Errors}
 	case err != nil:
 		return err
 	case len(g.Checks) == 0:
-		result = &runtime.Report{Script: path, Errors: []string{
+		result = &runtime.Report{Script: path, Started: time.Now(), Errors: []string{
 			path + ": the script registers no checks; call check(\"name\", fn) for each thing to verify"}}
 	default:
 		if g, err = g.Select(a.selection); err != nil {
@@ -61,11 +61,65 @@ func (a *app) execRun(ctx context.Context, args []string) error {
 	}
 	result.ExitCode = runtime.ExitCode(result, a.warnOK)
 	scrubReport(a.scrub, result)
+	code := result.ExitCode
+	repOpts := a.reportOptions()
+	repOpts.Color = a.color()
+	if a.format == "github" && a.env.Getenv("GITHUB_ACTIONS") == "true" && g != nil {
+		for _, s := range g.Secrets() {
+			repOpts.Masks = append(repOpts.Masks, s.Value)
+		}
+		repOpts.MaskWriter = a.rawStdout
+	}
+	rep, _ := report.New(a.format, repOpts)
 	if err := rep.Report(a.env.Stdout, result); err != nil {
 		logger.Error("cannot write the report", "format", a.format, "error", err)
-		return exitError{runtime.ExitUnknown}
+		code = runtime.ExitUnknown
 	}
-	return exitError{result.ExitCode}
+	for _, rf := range a.reports {
+		if err := a.writeReport(rf, result); err != nil {
+			logger.Error("cannot write the report file", "format", rf.format, "path", rf.path, "error", err)
+			code = runtime.ExitUnknown
+		}
+	}
+	return exitError{code}
+}
+
+// reportFile is one --report FORMAT=PATH.
+type reportFile struct{ format, path string }
+
+func (a *app) addReport(v string) error {
+	format, path, ok := strings.Cut(v, "=")
+	switch {
+	case !ok || path == "":
+		return fmt.Errorf("want FORMAT=PATH, like junit=guard.xml")
+	case report.Formats[format] == nil:
+		return fmt.Errorf("unknown format %q (known: %s)", format, strings.Join(report.Names(), ", "))
+	}
+	a.reports = append(a.reports, reportFile{format, path})
+	return nil
+}
+
+// reportOptions are what every reporter of this run shares. A WARN fails
+// in junit and tap exactly when it fails the exit code.
+func (a *app) reportOptions() report.Options {
+	return report.Options{Version: version(), Getenv: a.env.Getenv, WarnAsFailure: !a.warnOK}
+}
+
+// writeReport writes one --report file atomically, through the scrubber:
+// the file is either the whole scrubbed report or left as it was.
+func (a *app) writeReport(rf reportFile, result *runtime.Report) error {
+	rep, err := report.New(rf.format, a.reportOptions())
+	if err != nil {
+		return err
+	}
+	return report.WriteFileAtomic(rf.path, func(w io.Writer) error {
+		sw := a.scrub.Writer(w)
+		err := rep.Report(sw, result)
+		if cerr := sw.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	})
 }
 
 func (a *app) execVet(ctx context.Context, args []string) error {

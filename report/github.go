@@ -56,12 +56,14 @@ type githubReporter struct {
 	masks  []string // the secrets' values, and each line of multi-line ones
 	getenv func(string) string
 	scrub  *strings.Replacer // masks → ***, for the files
+
+	maskWriter io.Writer // where ::add-mask:: lines go; nil: with the report
 }
 
 var _ Reporter = (*githubReporter)(nil)
 
 func newGitHub(opts Options) Reporter {
-	g := &githubReporter{getenv: opts.getenv()}
+	g := &githubReporter{getenv: opts.getenv(), maskWriter: opts.MaskWriter}
 	seen := map[string]bool{}
 	add := func(s string) {
 		if strings.TrimSpace(s) != "" && !seen[s] {
@@ -93,9 +95,16 @@ func newGitHub(opts Options) Reporter {
 // Report writes the workflow commands to w in a single Write, then appends
 // to $GITHUB_STEP_SUMMARY and $GITHUB_OUTPUT when they are set.
 func (g *githubReporter) Report(w io.Writer, r *runtime.Report) error {
-	var b strings.Builder
+	var b, masks strings.Builder
 	for _, m := range g.masks {
-		b.WriteString("::add-mask::" + escapeData(m) + "\n")
+		masks.WriteString("::add-mask::" + escapeData(m) + "\n")
+	}
+	if g.maskWriter != nil {
+		if _, err := io.WriteString(g.maskWriter, masks.String()); err != nil {
+			return err
+		}
+	} else {
+		b.WriteString(masks.String())
 	}
 	for _, e := range r.Errors {
 		b.WriteString(g.loadErrorCommand(e))

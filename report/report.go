@@ -40,6 +40,10 @@ type Options struct {
 	// *** for them in the files it appends to itself ($GITHUB_STEP_SUMMARY,
 	// $GITHUB_OUTPUT), which are not behind the caller's scrubber.
 	Masks []string
+	// MaskWriter, when set, receives the ::add-mask:: lines instead of the
+	// report's writer: the caller's stdout scrubber would otherwise replace
+	// the very values the runner is being told to mask.
+	MaskWriter io.Writer
 	// Getenv reads an environment variable (the github format reads
 	// GITHUB_STEP_SUMMARY, GITHUB_OUTPUT and GITHUB_WORKSPACE). Nil means
 	// os.Getenv; tests inject their own.
