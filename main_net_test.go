@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -35,6 +36,7 @@ func init() {
 //	hang         accepts connections and never answers
 //	reset        reads each request, then resets the connection
 //	refused      nothing listens there
+//	up-after DUR refuses connections for DUR (a service still starting), then answers 200 "ok"
 func cmdFaultServer(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! fault-server")
@@ -111,6 +113,25 @@ func cmdFaultServer(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		addr = ln.Addr().String()
 		ln.Close()
+	case "up-after":
+		delay, err := time.ParseDuration(arg())
+		ts.Check(err)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		ts.Check(err)
+		addr = ln.Addr().String()
+		ln.Close()
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "ok")
+		})}
+		timer := time.AfterFunc(delay, func() {
+			if ln, err := net.Listen("tcp", addr); err == nil {
+				go srv.Serve(ln)
+			}
+		})
+		ts.Defer(func() {
+			timer.Stop()
+			srv.Close()
+		})
 	default:
 		ts.Fatalf("fault-server: unknown mode %q", mode)
 	}
