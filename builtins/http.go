@@ -210,7 +210,7 @@ func parseHTTPArgs(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 	}
 
 	// timeout, retries
-	if r.timeout, err = parseDurationArg(timeout); err != nil {
+	if r.timeout, err = ParseDuration(timeout); err != nil {
 		return nil, fmt.Errorf("%s: timeout: %v", name, err)
 	}
 	if retries < 0 || retries > httpMaxRetries {

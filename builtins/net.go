@@ -36,7 +36,7 @@ func tcpCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	if err := checkAddr(addr); err != nil {
 		return nil, fmt.Errorf("%s: addr: %v", b.Name(), err)
 	}
-	d, err := parseDurationArg(timeout)
+	d, err := ParseDuration(timeout)
 	if err != nil {
 		return nil, fmt.Errorf("%s: timeout: %v", b.Name(), err)
 	}
@@ -111,7 +111,7 @@ func dnsCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 			},
 		}
 	}
-	d, err := parseDurationArg(timeout)
+	d, err := ParseDuration(timeout)
 	if err != nil {
 		return nil, fmt.Errorf("%s: timeout: %v", b.Name(), err)
 	}
@@ -249,7 +249,7 @@ func tlsCert(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	if err := checkAddr(addr); err != nil {
 		return nil, fmt.Errorf("%s: addr: %v", b.Name(), err)
 	}
-	d, err := parseDurationArg(timeout)
+	d, err := ParseDuration(timeout)
 	if err != nil {
 		return nil, fmt.Errorf("%s: timeout: %v", b.Name(), err)
 	}

@@ -104,9 +104,9 @@ func redactURLsIn(text string) string {
 	return urlInText.ReplaceAllStringFunc(text, RedactURL)
 }
 
-// parseDurationArg reads a timeout argument: a duration string ("5s") or a
+// ParseDuration reads a timeout argument: a duration string ("5s") or a
 // time.duration from the time module. It must be positive.
-func parseDurationArg(v starlark.Value) (time.Duration, error) {
+func ParseDuration(v starlark.Value) (time.Duration, error) {
 	var d time.Duration
 	switch v := v.(type) {
 	case starlark.String:

@@ -15,15 +15,21 @@ import (
 	"github.com/infra-guard/infra-guard/runtime"
 )
 
-func (a *app) execRun(ctx context.Context, args []string) error {
-	logger, err := a.logger()
-	if err != nil {
-		return err
+// prepare does what every command does first: build the logger from the
+// flags and pick the script.
+func (a *app) prepare(args []string) (logger *slog.Logger, path string, src []byte, err error) {
+	if logger, err = a.logger(); err != nil {
+		return nil, "", nil, err
 	}
+	path, src, err = script(args, logger)
+	return logger, path, src, err
+}
+
+func (a *app) execRun(ctx context.Context, args []string) error {
 	if _, ok := report.Formats[a.format]; !ok {
 		return fmt.Errorf("invalid --format %q (known: %s)", a.format, strings.Join(report.Names(), ", "))
 	}
-	path, src, err := script(args, logger)
+	logger, path, src, err := a.prepare(args)
 	if err != nil {
 		return err
 	}
@@ -123,11 +129,7 @@ func (a *app) writeReport(rf reportFile, result *runtime.Report) error {
 }
 
 func (a *app) execVet(ctx context.Context, args []string) error {
-	logger, err := a.logger()
-	if err != nil {
-		return err
-	}
-	path, src, err := script(args, logger)
+	logger, path, src, err := a.prepare(args)
 	if err != nil {
 		return err
 	}
@@ -148,11 +150,7 @@ func (a *app) execVet(ctx context.Context, args []string) error {
 }
 
 func (a *app) execList(ctx context.Context, args []string) error {
-	logger, err := a.logger()
-	if err != nil {
-		return err
-	}
-	path, src, err := script(args, logger)
+	logger, path, src, err := a.prepare(args)
 	if err != nil {
 		return err
 	}

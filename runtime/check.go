@@ -8,8 +8,9 @@ import (
 	"strings"
 	"time"
 
-	starlarktime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
+
+	"github.com/infra-guard/infra-guard/builtins"
 )
 
 // Check is one registered check.
@@ -101,26 +102,12 @@ func checkBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	return starlark.None, nil
 }
 
-// parseTimeout accepts None, a duration string ("20s") or a time.duration.
+// parseTimeout accepts None or what builtins.ParseDuration accepts.
 func parseTimeout(v starlark.Value) (time.Duration, error) {
-	var d time.Duration
-	switch v := v.(type) {
-	case starlark.NoneType:
+	if v == starlark.None {
 		return 0, nil
-	case starlark.String:
-		var err error
-		if d, err = time.ParseDuration(string(v)); err != nil {
-			return 0, fmt.Errorf("%q is not a duration; write it like \"500ms\", \"20s\" or \"2m\"", string(v))
-		}
-	case starlarktime.Duration:
-		d = time.Duration(v)
-	default:
-		return 0, fmt.Errorf("want a duration string like \"20s\", got %s", v.Type())
 	}
-	if d <= 0 {
-		return 0, fmt.Errorf("must be positive, got %s", d)
-	}
-	return d, nil
+	return builtins.ParseDuration(v)
 }
 
 func stringList(l *starlark.List) ([]string, error) {
