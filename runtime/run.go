@@ -54,32 +54,44 @@ func (g *Guard) Run(ctx context.Context) *Report {
 	var wg sync.WaitGroup
 	for i, c := range g.Checks {
 		wg.Add(1)
+		// finish records the check's result once: from its goroutine, or
+		// from the grace timer when a stuck builtin keeps that goroutine.
+		var once sync.Once
+		acquired := false
+		finish := func(r CheckResult) {
+			once.Do(func() {
+				results[i] = r
+				if acquired {
+					<-sem
+				}
+				close(done[c.Name])
+				wg.Done()
+			})
+		}
 		go func() {
-			defer wg.Done()
-			defer close(done[c.Name])
-			r := &results[i]
-			*r = CheckResult{Name: c.Name, Tags: c.Tags, File: c.File, Line: c.Line}
+			r := CheckResult{Name: c.Name, Tags: c.Tags, File: c.File, Line: c.Line}
 			for _, dep := range c.After {
 				select {
 				case <-done[dep]:
 				case <-runCtx.Done():
-					g.notRun(r, runCtx)
+					finish(g.notRun(r, runCtx))
 					return
 				}
 				if d := results[index[dep]]; d.Status != builtins.OK && d.Status != builtins.Warn {
 					r.Status = builtins.Skip
 					r.Message = fmt.Sprintf("skipped: check %q, which it runs after, ended %s", dep, strings.ToUpper(d.Status.String()))
+					finish(r)
 					return
 				}
 			}
 			select {
 			case sem <- struct{}{}:
+				acquired = true
 			case <-runCtx.Done():
-				g.notRun(r, runCtx)
+				finish(g.notRun(r, runCtx))
 				return
 			}
-			defer func() { <-sem }()
-			g.runCheck(runCtx, shared, c, r)
+			g.runCheck(runCtx, shared, c, r, finish)
 		}()
 	}
 	wg.Wait()
@@ -93,18 +105,19 @@ func (g *Guard) Run(ctx context.Context) *Report {
 }
 
 // notRun records a check that never started because the run ended first.
-func (g *Guard) notRun(r *CheckResult, runCtx context.Context) {
+func (g *Guard) notRun(r CheckResult, runCtx context.Context) CheckResult {
 	cause := context.Cause(runCtx)
+	r.Status = builtins.Unknown
 	if errors.Is(cause, errRunDeadline) {
 		r.Status = builtins.Fail
-	} else {
-		r.Status = builtins.Unknown
 	}
 	r.Message = "not run: " + cause.Error()
+	return r
 }
 
-// runCheck runs one check in its own thread and fills r.
-func (g *Guard) runCheck(runCtx context.Context, shared *builtins.Run, c *Check, r *CheckResult) {
+// runCheck runs one check in its own thread, on the calling goroutine, and
+// hands the result to finish.
+func (g *Guard) runCheck(runCtx context.Context, shared *builtins.Run, c *Check, r CheckResult, finish func(CheckResult)) {
 	timeout := c.Timeout
 	if timeout == 0 {
 		timeout = g.opts.CheckTimeout
@@ -122,38 +135,46 @@ func (g *Guard) runCheck(runCtx context.Context, shared *builtins.Run, c *Check,
 	builtins.SetContext(thread, ctx)
 	builtins.SetRun(thread, shared)
 	builtins.SetConfig(thread, builtins.NewRunConfig(g.opts.Env))
-	stop := context.AfterFunc(ctx, func() { thread.Cancel(context.Cause(ctx).Error()) })
-	defer stop()
+	start := time.Now()
 
-	type outcome struct {
+	// On expiry: cancel the thread, and if a builtin that ignores its
+	// context still holds it after stuckGrace, report the timeout anyway.
+	// No extra goroutine per check waits for this; timers do.
+	var (
+		mu    sync.Mutex
+		grace *time.Timer
+	)
+	stop := context.AfterFunc(ctx, func() {
+		thread.Cancel(context.Cause(ctx).Error())
+		mu.Lock()
+		defer mu.Unlock()
+		grace = time.AfterFunc(stuckGrace, func() {
+			g.opts.Logger.Warn("check did not stop when cancelled; a builtin is not watching its context",
+				"check", c.Name, "grace", stuckGrace)
+			stuck := r
+			stuck.Duration = time.Since(start)
+			stuck.Status, stuck.Message = g.cancelled(runCtx, ctx)
+			finish(stuck)
+		})
+	})
+	defer func() {
+		stop()
+		mu.Lock()
+		defer mu.Unlock()
+		if grace != nil {
+			grace.Stop()
+		}
+	}()
+
+	var o struct {
 		v        starlark.Value
 		err      error
 		panicked any
 	}
-	out := make(chan outcome, 1)
-	start := time.Now()
-	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				out <- outcome{panicked: p}
-			}
-		}()
-		v, err := starlark.Call(thread, c.Fn, c.Args, c.Kwargs)
-		out <- outcome{v: v, err: err}
+	func() {
+		defer func() { o.panicked = recover() }()
+		o.v, o.err = starlark.Call(thread, c.Fn, c.Args, c.Kwargs)
 	}()
-
-	var o outcome
-	select {
-	case o = <-out:
-	case <-ctx.Done():
-		select {
-		case o = <-out:
-		case <-time.After(stuckGrace):
-			o.err = context.Cause(ctx)
-			g.opts.Logger.Warn("check did not stop when cancelled; a builtin is not watching its context",
-				"check", c.Name, "grace", stuckGrace)
-		}
-	}
 	r.Duration = time.Since(start)
 	log := g.opts.Logger.With("check", c.Name, "location", fmt.Sprintf("%s:%d", c.File, c.Line))
 
@@ -166,12 +187,7 @@ func (g *Guard) runCheck(runCtx context.Context, shared *builtins.Run, c *Check,
 		res := builtins.ToResult(o.v)
 		r.Status, r.Message, r.Metrics = res.Status, res.Message, res.Metrics
 	case ctx.Err() != nil:
-		r.Message = context.Cause(ctx).Error()
-		r.Status = builtins.Fail
-		if runCtx.Err() != nil && !errors.Is(context.Cause(runCtx), errRunDeadline) {
-			r.Status = builtins.Unknown // interrupted, e.g. by a signal: not a verdict on health
-			r.Message = "cancelled: " + r.Message
-		}
+		r.Status, r.Message = g.cancelled(runCtx, ctx)
 	case tooManySteps:
 		r.Status = builtins.Unknown
 		r.Message = fmt.Sprintf("%s: exceeded the step budget of %d steps (an endless loop? raise it with --max-steps)", errorPos(o.err), g.opts.MaxSteps)
@@ -184,4 +200,16 @@ func (g *Guard) runCheck(runCtx context.Context, shared *builtins.Run, c *Check,
 		}
 		log.Error("check raised an error", "error", r.Message, "backtrace", r.Backtrace)
 	}
+	finish(r)
+}
+
+// cancelled judges a check whose context ended: a deadline (its own or the
+// run's) is a FAIL; an interruption, by a signal or the heap watchdog, says
+// nothing about health and is UNKNOWN.
+func (g *Guard) cancelled(runCtx, ctx context.Context) (builtins.Status, string) {
+	msg := context.Cause(ctx).Error()
+	if runCtx.Err() != nil && !errors.Is(context.Cause(runCtx), errRunDeadline) {
+		return builtins.Unknown, "cancelled: " + msg
+	}
+	return builtins.Fail, msg
 }
