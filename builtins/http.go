@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -84,7 +85,7 @@ func httpCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	if closeRT != nil {
 		defer closeRT()
 	}
-	return req.do(ctx, rt), nil
+	return req.do(ctx, rt, loggerOf(thread).With("check", thread.Name)), nil
 }
 
 func parseHTTPArgs(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (*httpRequest, error) {
@@ -404,6 +405,7 @@ type httpCall struct {
 	req      *httpRequest
 	deadline time.Time
 	rnd      func(int64) int64
+	log      *slog.Logger
 
 	attempt      int // 1 for the first
 	attemptStart time.Time
@@ -418,12 +420,12 @@ type httpCall struct {
 
 // do sends the request with retries and returns the response value; it
 // never fails: what went wrong is in the value's error.
-func (r *httpRequest) do(ctx context.Context, rt http.RoundTripper) *httpResponse {
+func (r *httpRequest) do(ctx context.Context, rt http.RoundTripper, log *slog.Logger) *httpResponse {
 	start := time.Now()
 	ctx, cancel := withTimeout(ctx, r.timeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
-	c := &httpCall{req: r, deadline: deadline, rnd: rand.Int64N}
+	c := &httpCall{req: r, deadline: deadline, rnd: rand.Int64N, log: log}
 	out := &httpResponse{url: r.display, headers: &httpHeaders{}, tls: starlark.None}
 
 	client := &retryablehttp.Client{
@@ -562,6 +564,12 @@ func (c *httpCall) checkRetry(ctx context.Context, resp *http.Response, err erro
 		return false, nil
 	}
 	c.nextWait = wait
+	why := "a connection error"
+	if err == nil {
+		why = fmt.Sprintf("status %d", resp.StatusCode)
+	}
+	// The URL is the redacted one; headers and bodies are never logged.
+	c.log.Info("http_check: retrying", "url", c.req.display, "after", why, "attempt", c.attempt+1, "wait", wait.Round(time.Millisecond).String())
 	return true, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -1000,5 +1001,30 @@ func TestHTTPSecretURL(t *testing.T) {
 	}
 	if shown := netStr(t, r, "url"); shown != srv.URL+"/hook/<secret:HOOK>" {
 		t.Errorf("r.url = %q, want the placeholder", shown)
+	}
+}
+
+func TestHTTPRetryIsLoggedRedacted(t *testing.T) {
+	t.Parallel()
+	f := &httpFlaky{statuses: []int{503}}
+	srv := netServer(t, f.ServeHTTP)
+	var logs strings.Builder
+	thread := netThread(t, t.Context())
+	SetLogger(thread, slog.New(slog.NewTextHandler(&logs, nil)))
+	r, err := starlark.Call(thread, Predeclared()["http_check"], starlark.Tuple{starlark.String(srv.URL + "/health?token=t0k-9f8e7d6c")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := netInt(t, r, "attempts"); got != 2 {
+		t.Fatalf("attempts = %d, want 2", got)
+	}
+	out := logs.String()
+	for _, want := range []string{`msg="http_check: retrying"`, "after=\"status 503\"", "attempt=2", "token=REDACTED"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "t0k-9f8e7d6c") {
+		t.Errorf("log shows the query token:\n%s", out)
 	}
 }

@@ -6,6 +6,7 @@ package builtins
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 
 	"go.starlark.net/starlark"
@@ -14,7 +15,22 @@ import (
 const (
 	contextKey = "infra-guard.context"
 	runKey     = "infra-guard.run"
+	loggerKey  = "infra-guard.logger"
 )
+
+// SetLogger gives builtins a logger for what happens inside them (an HTTP
+// retry, say). Its output goes through the runtime's scrubber like all logs.
+func SetLogger(thread *starlark.Thread, logger *slog.Logger) {
+	thread.SetLocal(loggerKey, logger)
+}
+
+// loggerOf returns the thread's logger, or one that discards.
+func loggerOf(thread *starlark.Thread) *slog.Logger {
+	if l, ok := thread.Local(loggerKey).(*slog.Logger); ok {
+		return l
+	}
+	return slog.New(slog.DiscardHandler)
+}
 
 // SetContext marks thread as running a check under ctx. Threads without a
 // context are in the load phase, where builtins that touch the system or the

@@ -134,6 +134,7 @@ func (g *Guard) runCheck(runCtx context.Context, shared *builtins.Run, c *Check,
 	}
 	builtins.SetContext(thread, ctx)
 	builtins.SetRun(thread, shared)
+	builtins.SetLogger(thread, g.opts.Logger)
 	builtins.SetConfig(thread, builtins.NewRunConfig(g.opts.Env))
 	start := time.Now()
 
