@@ -41,7 +41,11 @@ func (a *app) execRun(ctx context.Context, args []string) error {
 	var loadErr *runtime.LoadError
 	switch {
 	case errors.As(err, &loadErr):
-		logger.Error("the script did not load; no check ran", "script", path, "errors", len(loadErr.Errors))
+		// Each error goes to the log too: formats such as prometheus have
+		// no place for them, and cron mails what is on stderr.
+		for _, e := range loadErr.Errors {
+			logger.Error("the script did not load; no check ran", "error", e)
+		}
 		result = &runtime.Report{Script: path, Started: time.Now(), Errors: loadErr.Errors}
 	case err != nil:
 		return err
