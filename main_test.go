@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -180,5 +181,35 @@ func TestExamples(t *testing.T) {
 				t.Errorf("report does not match the schema: %v", err)
 			}
 		})
+	}
+}
+
+// TestScenarioConventions keeps testdata/script honest: each scenario is
+// named <area>_<behaviour>.txtar, opens with a "# " sentence saying its one
+// behaviour, and asserts exact exit codes with exits.
+func TestScenarioConventions(t *testing.T) {
+	files, err := filepath.Glob("testdata/script/*.txtar")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scenarios: %v", err)
+	}
+	name := regexp.MustCompile(`^[a-z]+_[a-z0-9_]+\.txtar$`)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(b)
+		if !name.MatchString(filepath.Base(f)) {
+			t.Errorf("%s: want a name like <area>_<behaviour>.txtar", f)
+		}
+		if !strings.HasPrefix(text, "# ") {
+			t.Errorf("%s: the first line must be a \"# \" sentence", f)
+		}
+		if !regexp.MustCompile(`(?m)^exits \d+ `).MatchString(text) {
+			t.Errorf("%s: no exits N line asserting an exact exit code", f)
+		}
+		if regexp.MustCompile(`(?m)^!? *exec infra-guard`).MatchString(text) {
+			t.Errorf("%s: runs infra-guard with exec; use exits N so the exit code is exact", f)
+		}
 	}
 }
