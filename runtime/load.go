@@ -62,7 +62,7 @@ func Load(ctx context.Context, path string, src []byte, opts Options) (*Guard, e
 		srcAny = src
 	}
 	ld.stack = []string{ld.mainAbs}
-	_, err = starlark.ExecFileOptions(dialect, thread, path, srcAny, ld.predeclared)
+	err = execMain(thread, path, srcAny, ld.predeclared)
 	// Every problem with the environment comes first, all of them, then
 	// what stopped the script (often a consequence of one of them).
 	errs := cfg.Errors()
@@ -81,6 +81,20 @@ func Load(ctx context.Context, path string, src []byte, opts Options) (*Guard, e
 		c.freeze()
 	}
 	return &Guard{Script: path, Checks: reg.checks, opts: opts, secrets: cfg.Secrets()}, nil
+}
+
+// execMain executes the main script. go.starlark.net panics on some
+// allocations (list(range(1<<62))); such a panic becomes a load error, so
+// the exit code is 3 and not the 2 of a Go crash, which reads as CRITICAL.
+func execMain(thread *starlark.Thread, path string, src any, predeclared starlark.StringDict) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			// The Starlark frames are gone by now: name the file only.
+			err = fmt.Errorf("%s: internal error (recovered panic): %v", path, p)
+		}
+	}()
+	_, err = starlark.ExecFileOptions(dialect, thread, path, src, predeclared)
+	return err
 }
 
 // loader resolves load() statements: relative to the loading file, never
