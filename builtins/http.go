@@ -557,7 +557,9 @@ func (c *httpCall) checkRetry(ctx context.Context, resp *http.Response, err erro
 		}
 	}
 	remaining := time.Until(c.deadline)
-	if wait+retryMinTime >= remaining {
+	// Not wait+retryMinTime: a huge Retry-After saturates wait, and the sum
+	// would overflow into a retry that sleeps until the deadline.
+	if wait >= remaining-retryMinTime {
 		if asked {
 			c.gaveUp = fmt.Sprintf("gave up: server asked to retry after %s but only %s remain", fmtSeconds(wait), fmtSeconds(remaining))
 		}

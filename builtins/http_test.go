@@ -1028,3 +1028,28 @@ func TestHTTPRetryIsLoggedRedacted(t *testing.T) {
 		t.Errorf("log shows the query token:\n%s", out)
 	}
 }
+
+// A Retry-After too large for a time.Duration (it saturates) must give up
+// at once like any other wait past the deadline, not overflow into a retry
+// that sleeps until the timeout.
+func TestHTTPRetryAfterHuge(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"99999999999", "Fri, 31 Dec 9999 23:59:59 GMT"} {
+		t.Run(v, func(t *testing.T) {
+			t.Parallel()
+			f := &httpFlaky{statuses: []int{503}, header: func(int) http.Header { return http.Header{"Retry-After": {v}} }}
+			srv := netServer(t, f.ServeHTTP)
+			start := time.Now()
+			r := netMust(t, "http_check", []any{srv.URL}, "timeout", "3s")
+			if took := time.Since(start); took > 1500*time.Millisecond {
+				t.Errorf("took %s; want an answer well before the 3s deadline", took)
+			}
+			if msg := netStr(t, r, "error"); !strings.HasPrefix(msg, "gave up: server asked to retry after ") {
+				t.Errorf("error = %q, want it to say it gave up", msg)
+			}
+			if n := netInt(t, r, "attempts"); n != 1 {
+				t.Errorf("attempts = %d, want 1", n)
+			}
+		})
+	}
+}
