@@ -137,6 +137,9 @@ func (g *Guard) runCheck(runCtx context.Context, shared *builtins.Run, c *Check,
 	builtins.SetLogger(thread, g.opts.Logger)
 	builtins.SetConfig(thread, builtins.NewRunConfig(g.opts.Env))
 	start := time.Now()
+	// The grace timer reports from this copy: r itself is written below
+	// when the stuck builtin finally returns, with nothing ordering the two.
+	base := r
 
 	// On expiry: cancel the thread, and if a builtin that ignores its
 	// context still holds it after stuckGrace, report the timeout anyway.
@@ -152,7 +155,7 @@ func (g *Guard) runCheck(runCtx context.Context, shared *builtins.Run, c *Check,
 		grace = time.AfterFunc(stuckGrace, func() {
 			g.opts.Logger.Warn("check did not stop when cancelled; a builtin is not watching its context",
 				"check", c.Name, "grace", stuckGrace)
-			stuck := r
+			stuck := base
 			stuck.Duration = time.Since(start)
 			stuck.Status, stuck.Message = g.cancelled(runCtx, ctx)
 			finish(stuck)

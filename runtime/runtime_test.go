@@ -402,3 +402,20 @@ check("hog", hog)
 		t.Errorf("exit = %d, want 3", r.ExitCode)
 	}
 }
+
+// A stuck builtin that returns after the grace timer reported its check
+// must not race with that report (run with -race). The builtin sleeps
+// rather than wait on the test, so nothing orders the two.
+func TestRunStuckBuiltinReturningLateDoesNotRace(t *testing.T) {
+	stuck := starlark.NewBuiltin("stuck", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		time.Sleep(stuckGrace + 200*time.Millisecond)
+		return starlark.None, nil
+	})
+	guard := load(t, Options{Extra: starlark.StringDict{"stuck": stuck}}, map[string]string{
+		"guard.star": `check("late", stuck, timeout = "20ms")`})
+	r := guard.Run(context.Background())
+	if c := r.Checks[0]; c.Status != builtins.Fail {
+		t.Errorf("got %s %q, want a timeout failure", c.Status, c.Message)
+	}
+	time.Sleep(400 * time.Millisecond) // the check's goroutine records its own, ignored, result
+}
