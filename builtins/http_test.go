@@ -106,6 +106,11 @@ func TestHTTPRedactURL(t *testing.T) {
 		// url.Parse refuses these; the pattern still redacts them.
 		{"http://u:p w@host/?token=a b", "http://REDACTED@host/?token=REDACTED b"},
 		{"http://[::1/?token=abc", "http://[::1/?token=REDACTED"},
+		// A password with an unescaped / ? or # makes url.Parse read a
+		// bad port; the userinfo still ends at the last @.
+		{"postgres://u:pa/ss@db/x", "postgres://REDACTED@db/x"},
+		{"https://u:pa?ss@host/?t=1", "https://REDACTED@host/?t=REDACTED"},
+		{"https://u:p#ss@host/", "https://REDACTED@host/"},
 		{"", ""},
 		// The display form of a URL built with a secret.
 		{"https://hooks.example/services/<secret:HOOK>", "https://hooks.example/services/<secret:HOOK>"},

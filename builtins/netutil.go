@@ -85,7 +85,10 @@ func redactQuery(raw string) string {
 }
 
 var (
-	userinfoRe = regexp.MustCompile(`(://)[^/?#@]*@`)
+	// Up to the last @ on the line, as url.Parse would take it: a password
+	// with an unescaped / ? or # is what made url.Parse fail, and stopping
+	// at that character would leave the password's start in the text.
+	userinfoRe = regexp.MustCompile(`(://)[^\n]*@`)
 	queryRe    = regexp.MustCompile(`\?[^#\s"'<>]*`)
 	fragmentRe = regexp.MustCompile(`#[^\s"'<>]*`)
 	urlInText  = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s"'<>]+`)
