@@ -325,24 +325,14 @@ func parseEnvURL(raw string) (starlark.Value, error) {
 	return starlark.String(s), nil
 }
 
-// envShow is how a variable's value appears in a message: quoted, with a
-// URL's password and query values left out. It is never cut short: a cut
-// value that held a secret would no longer match the output scrubber's
-// patterns. Names that look like secrets never get this far.
+// envShow is how a variable's value appears in a message: quoted, with
+// any URL in it redacted by RedactURL (userinfo, query values, fragment),
+// including URLs url.Parse refuses and the items of a list. It is never cut
+// short: a cut value that held a secret would no longer match the output
+// scrubber's patterns. Names that look like secrets never get this far.
 func envShow(raw string) string {
-	if u, err := url.Parse(strings.TrimSpace(raw)); err == nil && u.Scheme != "" && u.Host != "" {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-		}
-		if u.RawQuery != "" {
-			q := u.Query()
-			for k := range q {
-				q[k] = []string{"xxxxx"}
-			}
-			u.RawQuery = q.Encode()
-		}
-		u.Fragment, u.RawFragment = "", ""
-		raw = u.String()
+	if strings.Contains(raw, "://") {
+		raw = RedactURL(strings.TrimSpace(raw))
 	}
 	return strconv.Quote(raw)
 }
@@ -420,7 +410,7 @@ func env(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 		}
 		for e := range starlark.Elements(v.(starlark.Iterable)) {
 			if why := check(e, string(e.(starlark.String))); why != "" {
-				return fmt.Sprintf("element %s %s", e.String(), why)
+				return fmt.Sprintf("element %s %s", envShow(string(e.(starlark.String))), why)
 			}
 		}
 		return ""

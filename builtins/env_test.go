@@ -123,7 +123,13 @@ func TestEnvProblemsRecorded(t *testing.T) {
 		{`env("V", choices = ["dev", "prod"])`, "prodd", `env: V="prodd" is not one of ["dev", "prod"]`, `""`},
 		{`env("V", pattern = "[a-z]+")`, "ABC", `env: V="ABC" does not match the pattern "[a-z]+"`, `""`},
 		{`env("V", type = "list", choices = ["a", "b"])`, "a, c", `env: V="a, c" element "c" is not one of ["a", "b"]`, `[]`},
-		{`env("V", type = "url")`, "https://bob:hunter2hunter2@db.example/x?token=abc&y=1#f", `env: V="https://bob:xxxxx@db.example/x?token=xxxxx&y=xxxxx" is not one of`, ``},
+		{`env("V", type = "url")`, "https://bob:hunter2hunter2@db.example/x?token=abc&y=1#f", `env: V="https://bob:REDACTED@db.example/x?token=REDACTED&y=REDACTED#REDACTED" is not one of`, ``},
+		// A token as the user name, and passwords url.Parse cannot read
+		// (an unescaped / or %), are redacted too.
+		{`env("V", type = "url")`, "https://hunter2hunter2@git.example/r", `env: V="https://REDACTED@git.example/r" is not one of`, ``},
+		{`env("V", type = "url")`, "postgres://bob:hunter2/hunter2@db.example/x", `env: V="postgres://REDACTED@db.example/x" is not an absolute URL`, `""`},
+		{`env("V", type = "url")`, "postgres://bob:hunter2%hunter2@db.example/x", `env: V="postgres://REDACTED@db.example/x" is not an absolute URL`, `""`},
+		{`env("V", type = "list", pattern = "x")`, "https://bob:hunter2/x@a.example, b", `env: V="https://REDACTED@a.example, b" element`, `[]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.expr+"="+tt.value, func(t *testing.T) {
