@@ -31,6 +31,9 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
+			// execWithSignal passes on the variables named here, with the
+			// values the scenario gave them; these start empty.
+			env.Vars = append(env.Vars, "GITHUB_STEP_SUMMARY=")
 			env.Values[envKey{}] = env.Vars
 			return nil
 		},
@@ -48,23 +51,25 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 
 type envKey struct{}
 
-// exits N [-signal SIG -after DUR -within DUR] command args...
+// exits N [-signal SIG -after DUR -again DUR -within DUR] command args...
 //
-// runs command and fails unless it exits with exactly N. With -signal, it
-// sends SIG (TERM or INT) after DUR and also fails unless the command exits
-// within the -within duration (default 1s) of the signal.
+// runs command and fails unless it exits with exactly N; a command killed
+// by a signal counts as 128+signal, as a shell reports it. With -signal, it
+// sends SIG (TERM or INT) after DUR, with -again a second time that long
+// after the first, and fails unless the command exits within the -within
+// duration (default 1s) of the first signal.
 func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! exits; name the exit code instead")
 	}
 	if len(args) < 2 {
-		ts.Fatalf("usage: exits N [-signal SIG -after DUR -within DUR] command args...")
+		ts.Fatalf("usage: exits N [-signal SIG -after DUR -again DUR -within DUR] command args...")
 	}
 	want, err := strconv.Atoi(args[0])
 	ts.Check(err)
 	args = args[1:]
 	var sig syscall.Signal
-	after, within := 300*time.Millisecond, time.Second
+	after, again, within := 300*time.Millisecond, time.Duration(0), time.Second
 	for len(args) > 1 && strings.HasPrefix(args[0], "-") {
 		switch args[0] {
 		case "-signal":
@@ -74,6 +79,9 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 			}
 		case "-after":
 			after, err = time.ParseDuration(args[1])
+			ts.Check(err)
+		case "-again":
+			again, err = time.ParseDuration(args[1])
 			ts.Check(err)
 		case "-within":
 			within, err = time.ParseDuration(args[1])
@@ -86,13 +94,16 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if sig == 0 {
 		err = ts.Exec(args[0], args[1:]...)
 	} else {
-		err = execWithSignal(ts, sig, after, within, args)
+		err = execWithSignal(ts, sig, after, again, within, args)
 	}
 	got := 0
 	var exitErr *exec.ExitError
 	switch {
 	case errors.As(err, &exitErr):
 		got = exitErr.ExitCode()
+		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			got = 128 + int(ws.Signal())
+		}
 	case err != nil:
 		ts.Fatalf("exits: %v", err)
 	}
@@ -102,9 +113,11 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // execWithSignal runs args with the script's environment, signals it after
-// a delay and checks how long it takes to exit. Its output becomes the
-// script's stdout and stderr.
-func execWithSignal(ts *testscript.TestScript, sig syscall.Signal, after, within time.Duration, args []string) error {
+// a delay (and again after another, when again > 0) and checks how long it
+// takes to exit; one that has not exited a second past that is killed, so a
+// hang fails the scenario instead of the whole test run. Its output becomes
+// the script's stdout and stderr.
+func execWithSignal(ts *testscript.TestScript, sig syscall.Signal, after, again, within time.Duration, args []string) error {
 	cmd := exec.Command(lookPath(ts, args[0]), args[1:]...)
 	cmd.Dir = ts.MkAbs(".")
 	for _, kv := range ts.Value(envKey{}).([]string) {
@@ -117,8 +130,13 @@ func execWithSignal(ts *testscript.TestScript, sig syscall.Signal, after, within
 	time.Sleep(after)
 	ts.Check(cmd.Process.Signal(sig))
 	signalled := time.Now()
+	if again > 0 {
+		time.AfterFunc(again, func() { cmd.Process.Signal(sig) })
+	}
+	hung := time.AfterFunc(within+time.Second, func() { cmd.Process.Kill() })
 	err := cmd.Wait()
 	took := time.Since(signalled)
+	hung.Stop()
 	fmt.Fprint(ts.Stdout(), stdout.String())
 	fmt.Fprint(ts.Stderr(), stderr.String())
 	if took > within {

@@ -44,7 +44,8 @@ type exitError struct{ code int }
 func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 // Main runs infra-guard with args (without the program name) and returns the
-// process exit code. SIGINT and SIGTERM cancel the run.
+// process exit code. SIGINT and SIGTERM cancel the run; a second one ends
+// the process at once.
 func Main(args []string, env Env) int {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
@@ -54,6 +55,10 @@ func Main(args []string, env Env) int {
 	go func() {
 		select {
 		case sig := <-sigs:
+			// Back to the default action for the next signal: if writing
+			// the report hangs (a stuck pipe or NFS mount), a second
+			// Ctrl-C or SIGTERM must still end the process.
+			signal.Stop(sigs)
 			cancel(fmt.Errorf("interrupted by %s", sigName(sig)))
 		case <-ctx.Done():
 		}
