@@ -8,6 +8,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"go.starlark.net/starlark"
 )
@@ -162,7 +163,11 @@ func ToResult(v starlark.Value) *Result {
 	}
 	s := v.String()
 	if len(s) > 60 {
-		s = s[:57] + "..."
+		cut := 57
+		for cut > 0 && !utf8.RuneStart(s[cut]) { // not inside a rune: reports want valid UTF-8
+			cut--
+		}
+		s = s[:cut] + "..."
 	}
 	return &Result{Status: Unknown, Message: fmt.Sprintf(
 		"check returned %s %s; return ok(), warn(), fail(), skip(), a bool or None", v.Type(), s)}
