@@ -1,6 +1,7 @@
 // Package builtins holds the Starlark builtins that guard scripts call: results
-// (ok, warn, fail, skip, worst, threshold), the system probes (disk, memory, …)
-// and, later, network, environment and secret builtins. One file per area.
+// (ok, warn, fail, skip, worst, threshold), the system probes (disk, memory, …,
+// process, file), configuration (env, require_env, secret) and the network
+// probes (http_check, tcp, dns, tls_cert). One file per area.
 //
 // Builtins get everything they depend on from the Starlark thread (see
 // thread.go), never from package variables, so tests can run many scripts in
