@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -104,6 +105,11 @@ func (a *app) addReport(v string) error {
 		return fmt.Errorf("want FORMAT=PATH, like junit=guard.xml")
 	case report.Formats[format] == nil:
 		return fmt.Errorf("unknown format %q (known: %s)", format, strings.Join(report.Names(), ", "))
+	case slices.Contains(a.reports, reportFile{format, path}):
+		// "infra-guard run" reads INFRA_GUARD_REPORT twice, for the root
+		// flag set and for run's: one file, written (and, for github,
+		// appended to $GITHUB_STEP_SUMMARY) once.
+		return nil
 	}
 	a.reports = append(a.reports, reportFile{format, path})
 	return nil
