@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -110,5 +111,18 @@ func TestRunUntilGivesUp(t *testing.T) {
 	}
 	if rep.ExitCode != ExitFail || rep.Rounds < 2 {
 		t.Errorf("exit = %d after %d rounds, want 2 after several", rep.ExitCode, rep.Rounds)
+	}
+}
+
+func TestRunUntilInterruptedKeepsTheWholeDuration(t *testing.T) {
+	g := load(t, Options{}, map[string]string{"guard.star": `check("down", lambda: fail("refused"))`})
+	ctx, cancel := context.WithCancelCause(context.Background())
+	time.AfterFunc(300*time.Millisecond, func() { cancel(errors.New("interrupted by SIGTERM")) })
+	rep := g.RunUntil(ctx, Wait{For: time.Minute, Interval: 50 * time.Millisecond})
+	if rep.Incomplete == "" {
+		t.Fatalf("report not marked incomplete")
+	}
+	if rep.Duration < 250*time.Millisecond {
+		t.Errorf("duration = %s, want the whole wait (about 300ms), not the first round's", rep.Duration)
 	}
 }

@@ -40,7 +40,9 @@ func (g *Guard) RunUntil(ctx context.Context, w Wait) *Report {
 		case <-time.After(w.Interval):
 		case <-ctx.Done():
 			rep.Incomplete = context.Cause(ctx).Error()
-			return rep
+		}
+		if rep.Incomplete != "" {
+			break
 		}
 		sub, err := g.Select(Selection{Only: failing})
 		if err != nil { // cannot happen: the names come from g
