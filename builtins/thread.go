@@ -89,12 +89,19 @@ func withContext[T any](ctx context.Context, fn func() (T, error)) (T, error) {
 // run, puts it on every check's thread and closes it when the run ends.
 type Run struct {
 	mu      sync.Mutex
-	shared  map[string]any
+	shared  map[string]*sharedValue
 	closers []func()
 }
 
+// sharedValue is created once, outside the Run's lock, so a slow creation
+// (a CA file on a hung mount) holds up only the checks that need it.
+type sharedValue struct {
+	once sync.Once
+	v    any
+}
+
 // NewRun returns an empty Run.
-func NewRun() *Run { return &Run{shared: map[string]any{}} }
+func NewRun() *Run { return &Run{shared: map[string]*sharedValue{}} }
 
 // SetRun puts run on a check's thread.
 func SetRun(thread *starlark.Thread, run *Run) { thread.SetLocal(runKey, run) }
@@ -109,16 +116,22 @@ func RunOf(thread *starlark.Thread) *Run {
 // non-nil close func runs when the run ends.
 func (r *Run) Shared(key string, create func() (v any, close func())) any {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if v, ok := r.shared[key]; ok {
-		return v
+	sv, ok := r.shared[key]
+	if !ok {
+		sv = &sharedValue{}
+		r.shared[key] = sv
 	}
-	v, closeFn := create()
-	r.shared[key] = v
-	if closeFn != nil {
-		r.closers = append(r.closers, closeFn)
-	}
-	return v
+	r.mu.Unlock()
+	sv.once.Do(func() {
+		var closeFn func()
+		sv.v, closeFn = create()
+		if closeFn != nil {
+			r.mu.Lock()
+			r.closers = append(r.closers, closeFn)
+			r.mu.Unlock()
+		}
+	})
+	return sv.v
 }
 
 // Close releases what the run's checks created, last created first.
@@ -129,5 +142,5 @@ func (r *Run) Close() {
 		r.closers[i]()
 	}
 	r.closers = nil
-	r.shared = map[string]any{}
+	r.shared = map[string]*sharedValue{}
 }
