@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -260,7 +261,7 @@ func parseSize(v string) (uint64, error) {
 		}
 	}
 	n, err := strconv.ParseUint(strings.TrimSpace(num), 10, 64)
-	if unit == 0 || err != nil || n == 0 {
+	if unit == 0 || err != nil || n == 0 || n > math.MaxUint64/unit {
 		return 0, fmt.Errorf("want a size like 512MiB or 2GiB")
 	}
 	return n * unit, nil

@@ -56,3 +56,25 @@ func TestHelpExitsZero(t *testing.T) {
 		t.Errorf("exit %d, stdout %q", code, stdout)
 	}
 }
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    uint64
+		wantErr bool
+	}{
+		{"512MiB", 512 << 20, false},
+		{"2GiB", 2 << 30, false},
+		{"1 GiB", 1 << 30, false},
+		{"0MiB", 0, true},
+		{"12", 0, true},
+		{"1TB", 0, true},
+		{"99999999999999GiB", 0, true}, // would overflow
+	}
+	for _, tt := range tests {
+		got, err := parseSize(tt.in)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d, error %v", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}

@@ -128,9 +128,6 @@ func stringList(l *starlark.List) ([]string, error) {
 // validate reports unknown after= names and dependency cycles.
 func (r *registry) validate() []string {
 	var errs []string
-	if len(r.checks) == 0 {
-		return nil
-	}
 	for _, c := range r.checks {
 		for _, dep := range c.After {
 			if _, ok := r.byName[dep]; !ok {

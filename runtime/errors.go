@@ -11,26 +11,12 @@ import (
 	"go.starlark.net/syntax"
 )
 
-// describe gives one message for a load-phase error. Syntax and resolve
-// errors already carry positions; an evaluation error gets the position of
-// the innermost Starlark frame.
-func describe(err error) string {
-	var list resolve.ErrorList
-	if errors.As(err, &list) {
-		msgs := make([]string, len(list))
-		for i, e := range list {
-			msgs[i] = e.Error()
-		}
-		return strings.Join(msgs, "\n")
-	}
-	var evalErr *starlark.EvalError
-	if errors.As(err, &evalErr) {
-		return errorPos(evalErr) + ": " + evalErr.Msg
-	}
-	return err.Error()
-}
+// describe gives one message for a load-phase error; see describeAll.
+func describe(err error) string { return strings.Join(describeAll(err), "\n") }
 
-// describeAll is describe for vet, which wants each resolve error apart.
+// describeAll gives the messages of a load-phase error, one per resolve
+// error (vet lists them apart). Syntax and resolve errors already carry
+// positions; an evaluation error gets the innermost Starlark frame's.
 func describeAll(err error) []string {
 	var list resolve.ErrorList
 	if errors.As(err, &list) {
@@ -40,7 +26,11 @@ func describeAll(err error) []string {
 		}
 		return msgs
 	}
-	return []string{describe(err)}
+	var evalErr *starlark.EvalError
+	if errors.As(err, &evalErr) {
+		return []string{errorPos(evalErr) + ": " + evalErr.Msg}
+	}
+	return []string{err.Error()}
 }
 
 // errorPos is the position of the innermost Starlark (not Go builtin) frame
