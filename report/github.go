@@ -241,10 +241,7 @@ func (g *githubReporter) appendSummary(path string, r *runtime.Report) error {
 // "".
 func (g *githubReporter) summary(r *runtime.Report, budget int) string {
 	var head strings.Builder
-	code := r.ExitCode
-	if code < runtime.ExitOK || code > runtime.ExitUnknown {
-		code = runtime.ExitUnknown
-	}
+	code := exitCode(r)
 	head.WriteString("### " + githubEmoji[exitStatus[code]] + " infra-guard: " + mdText(g.scrub.Replace(r.Script)) + " — exit " + strconv.Itoa(r.ExitCode) + "\n\n")
 	head.WriteString(mdText(g.scrub.Replace((&textReporter{}).summary(r))) + "\n\n")
 	if r.Incomplete != "" {
@@ -336,10 +333,7 @@ func codeBlock(s string) string {
 // FAIL and UNKNOWN checks, comma-separated) and failed_json= (the same as
 // a JSON array, for fromJSON() when names contain commas).
 func (g *githubReporter) outputs(r *runtime.Report) []byte {
-	code := r.ExitCode
-	if code < runtime.ExitOK || code > runtime.ExitUnknown {
-		code = runtime.ExitUnknown
-	}
+	code := exitCode(r)
 	failed := []string{}
 	for _, c := range r.Checks {
 		if st := status(c.Status); st == builtins.Fail || st == builtins.Unknown {

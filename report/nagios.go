@@ -50,10 +50,7 @@ func newNagios(Options) Reporter { return &nagiosReporter{} }
 // Report writes the plugin output in a single Write.
 func (n *nagiosReporter) Report(w io.Writer, r *runtime.Report) error {
 	var b strings.Builder
-	code := r.ExitCode
-	if code < runtime.ExitOK || code > runtime.ExitUnknown {
-		code = runtime.ExitUnknown
-	}
+	code := exitCode(r)
 	b.WriteString(nagiosState[code] + ": " + nagiosText(nagiosSummary(r)))
 	if perf := nagiosPerfdata(r); perf != "" {
 		b.WriteString(" | " + perf)

@@ -131,3 +131,12 @@ func count(r *runtime.Report) totals {
 	}
 	return t
 }
+
+// exitCode is the report's exit code, read as UNKNOWN when out of range, for
+// formats that index a table by it.
+func exitCode(r *runtime.Report) int {
+	if r.ExitCode < runtime.ExitOK || r.ExitCode > runtime.ExitUnknown {
+		return runtime.ExitUnknown
+	}
+	return r.ExitCode
+}
