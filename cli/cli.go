@@ -129,8 +129,9 @@ type app struct {
 	release func()           // see releaseOutput
 	// rawStdout bypasses the scrubber. Only ::add-mask:: commands go there,
 	// in GitHub Actions, whose runner consumes them and masks the values.
-	rawStdout io.Writer
-	usageOf   *ffcli.Command // the command whose usage to show on a usage error
+	rawStdout    io.Writer
+	secretValues []string       // what secret() read, for ::add-mask::
+	usageOf      *ffcli.Command // the command whose usage to show on a usage error
 
 	timeout      time.Duration
 	checkTimeout time.Duration

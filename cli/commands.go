@@ -75,11 +75,9 @@ func (a *app) execRun(ctx context.Context, args []string) error {
 	code := result.ExitCode
 	repOpts := a.reportOptions()
 	repOpts.Color = a.color()
-	if a.format == "github" && a.env.Getenv("GITHUB_ACTIONS") == "true" && g != nil {
-		for _, s := range g.Secrets() {
-			repOpts.Masks = append(repOpts.Masks, s.Value)
-		}
-		repOpts.MaskWriter = a.rawStdout
+	if a.format == "github" && a.env.Getenv("GITHUB_ACTIONS") == "true" {
+		// Every secret read, even by a script that then failed to load.
+		repOpts.Masks, repOpts.MaskWriter = a.secretValues, a.rawStdout
 	}
 	rep, _ := report.New(a.format, repOpts)
 	if err := rep.Report(a.env.Stdout, result); err != nil {

@@ -17,6 +17,7 @@ import (
 // the raw value.
 func (a *app) registerSecret(logger *slog.Logger) func(name, value string) {
 	return func(name, value string) {
+		a.secretValues = append(a.secretValues, value)
 		if !a.scrub.Add(name, value) {
 			logger.Warn("secret is too short to be scrubbed from output; only its taint protects it (a value of "+
 				"fewer than 6 characters would match ordinary text)", "secret", name)
