@@ -30,7 +30,7 @@ func file(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 	}
 	return sample(ctx, b, path, func() (starlark.StringDict, error) {
 		fi, err := os.Stat(path)
-		now := time.Now()
+		now := nowOf(thread)
 		switch {
 		case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
 			// Like test -e: a missing file, a dangling link or a

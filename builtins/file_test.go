@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	starlarktime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
 )
 
@@ -159,5 +160,32 @@ func TestFileSetuid(t *testing.T) {
 	}
 	if got := attr[starlark.String](t, f, "mode"); !strings.HasPrefix(string(got), "4") {
 		t.Errorf("mode = %q, want 4755", got)
+	}
+}
+
+// file().age_seconds follows the thread's clock (the one time.now() uses),
+// so a script and its checks agree on "now" and tests can fix it.
+func TestFileAgeUsesTheThreadClock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "backup.dump")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mtime := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	if err := os.Chtimes(path, mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+	thread := &starlark.Thread{}
+	SetContext(thread, t.Context())
+	starlarktime.SetNow(thread, func() (time.Time, error) { return mtime.Add(36 * time.Hour), nil })
+	v, err := starlark.Call(thread, Predeclared()["file"], starlark.Tuple{starlark.String(path)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	age, err := v.(starlark.HasAttrs).Attr("age_seconds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := starlark.AsFloat(age); f != 36*3600 {
+		t.Errorf("age_seconds = %v, want %d", age, 36*3600)
 	}
 }

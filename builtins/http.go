@@ -85,7 +85,7 @@ func httpCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	if closeRT != nil {
 		defer closeRT()
 	}
-	return req.do(ctx, rt, loggerOf(thread).With("check", thread.Name)), nil
+	return req.do(ctx, rt, loggerOf(thread).With("check", thread.Name), func() time.Time { return nowOf(thread) }), nil
 }
 
 func parseHTTPArgs(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (*httpRequest, error) {
@@ -419,8 +419,9 @@ type httpCall struct {
 }
 
 // do sends the request with retries and returns the response value; it
-// never fails: what went wrong is in the value's error.
-func (r *httpRequest) do(ctx context.Context, rt http.RoundTripper, log *slog.Logger) *httpResponse {
+// never fails: what went wrong is in the value's error. clock is the
+// script's wall clock, for a certificate's days_left.
+func (r *httpRequest) do(ctx context.Context, rt http.RoundTripper, log *slog.Logger, clock func() time.Time) *httpResponse {
 	start := time.Now()
 	ctx, cancel := withTimeout(ctx, r.timeout)
 	defer cancel()
@@ -470,7 +471,7 @@ func (r *httpRequest) do(ctx context.Context, rt http.RoundTripper, log *slog.Lo
 		out.status = resp.StatusCode
 		out.headers = &httpHeaders{h: resp.Header}
 		if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
-			out.tls = newStruct("tls", certFields(resp.TLS.PeerCertificates[0], time.Now()))
+			out.tls = newStruct("tls", certFields(resp.TLS.PeerCertificates[0], clock()))
 		}
 	}
 	out.body, out.truncated = c.body, c.truncated

@@ -281,7 +281,7 @@ func tlsCert(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 		fields["error"] = starlark.String(dialErrorText(ctx, err))
 		return newStruct(b.Name(), fields), nil
 	}
-	now := time.Now()
+	now := nowOf(thread)
 	leaf := certs[0]
 	for k, v := range certFields(leaf, now) {
 		fields[k] = v

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
+	starlarktime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
 )
 
@@ -17,6 +19,18 @@ const (
 	runKey     = "infra-guard.run"
 	loggerKey  = "infra-guard.logger"
 )
+
+// nowOf is the thread's clock: the one the time module's SetNow installs, so
+// that time.now() in a script and file().age_seconds or days_left in a
+// builtin agree, and tests can fix it. Elapsed times use the real clock.
+func nowOf(thread *starlark.Thread) time.Time {
+	if f := starlarktime.Now(thread); f != nil {
+		if t, err := f(); err == nil {
+			return t
+		}
+	}
+	return time.Now()
+}
 
 // SetLogger gives builtins a logger for what happens inside them (an HTTP
 // retry, say). Its output goes through the runtime's scrubber like all logs.
