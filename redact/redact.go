@@ -21,6 +21,7 @@
 package redact
 
 import (
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -171,7 +172,15 @@ type Writer struct {
 	err    error
 	closed bool
 	held   bool
+	// dropped counts what was written while held past MaxHeld and thrown
+	// away rather than kept: holding is for the load phase's few lines,
+	// and a script printing in a loop must not hold the process's memory.
+	dropped int64
 }
+
+// MaxHeld is how much a held Writer keeps; the rest is dropped, and a
+// line at Release says how much.
+const MaxHeld = 16 << 20
 
 var _ io.WriteCloser = (*Writer)(nil)
 
@@ -196,9 +205,18 @@ func (w *Writer) Release() error {
 	if w.err != nil {
 		return w.err
 	}
+	w.noteDropped()
 	m := w.sc.matcher()
 	w.rescan(m)
 	return w.emit(m, w.safe(m))
+}
+
+// noteDropped says, in the stream, how much a hold dropped.
+func (w *Writer) noteDropped() {
+	if w.dropped > 0 {
+		w.buf = fmt.Appendf(w.buf, "\n[infra-guard: %d bytes written while the script loaded were dropped, past the %d MiB that is held until every secret is known]\n", w.dropped, MaxHeld>>20)
+		w.dropped = 0
+	}
 }
 
 // safe is the offset up to which bytes can be written on: a match still to
@@ -236,6 +254,10 @@ func (w *Writer) Write(p []byte) (int, error) {
 		n, err := w.w.Write(p)
 		w.err = err
 		return n, err
+	}
+	if w.held && len(w.buf)+len(p) > MaxHeld {
+		w.dropped += int64(len(p))
+		return len(p), nil
 	}
 	w.buf = append(w.buf, p...)
 	if !m.empty() {
@@ -321,6 +343,7 @@ func (w *Writer) Close() error {
 		return w.err
 	}
 	m := w.sc.matcher()
+	w.noteDropped()
 	if m != w.m || w.held {
 		w.rescan(m)
 	}

@@ -350,3 +350,31 @@ func TestWriterHoldUntilSecretsKnown(t *testing.T) {
 		t.Errorf("Close after Hold: %q", b2.String())
 	}
 }
+
+// A held writer keeps at most MaxHeld bytes and says how much it dropped,
+// so a script printing in a loop at load time cannot hold all memory.
+func TestHoldIsBounded(t *testing.T) {
+	for _, end := range []string{"release", "close"} {
+		t.Run(end, func(t *testing.T) {
+			var out strings.Builder
+			w := New().Writer(&out)
+			w.Hold()
+			line := []byte(strings.Repeat("x", 1023) + "\n")
+			for range MaxHeld/len(line) + 100 {
+				if _, err := w.Write(line); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if end == "release" {
+				w.Release()
+			}
+			w.Close()
+			if out.Len() > MaxHeld+200 {
+				t.Errorf("wrote %d bytes, want at most MaxHeld and a note", out.Len())
+			}
+			if !strings.Contains(out.String(), "[infra-guard: 102400 bytes written while the script loaded were dropped") {
+				t.Errorf("no note about the dropped bytes: %q", out.String()[max(0, out.Len()-200):])
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"go.starlark.net/starlark"
 
@@ -54,7 +55,11 @@ func Load(ctx context.Context, path string, src []byte, opts Options) (*Guard, e
 	thread.SetLocal(registryKey, reg)
 	cfg := builtins.NewLoadConfig(opts.Env, opts.OnSecret)
 	builtins.SetConfig(thread, cfg)
-	stop := context.AfterFunc(ctx, func() { thread.Cancel("interrupted") })
+	// A signal, or the heap watchdog: a top-level loop can allocate too.
+	ctx, cancelLoad := context.WithCancelCause(ctx)
+	defer cancelLoad(nil)
+	defer watchHeap(ctx, opts.MaxHeap, 20*time.Millisecond, cancelLoad)()
+	stop := context.AfterFunc(ctx, func() { thread.Cancel(context.Cause(ctx).Error()) })
 	defer stop()
 
 	var srcAny any // nil: read the file at path

@@ -419,3 +419,17 @@ func TestRunStuckBuiltinReturningLateDoesNotRace(t *testing.T) {
 	}
 	time.Sleep(400 * time.Millisecond) // the check's goroutine records its own, ignored, result
 }
+
+func TestHeapWatchdogCoversTheLoadPhase(t *testing.T) {
+	_, err := Load(context.Background(), writeScript(t, map[string]string{"guard.star": `
+def hog():
+    x = []
+    while True:
+        x.append("a" * 4096)
+hog()
+check("a", lambda: True)
+`}), nil, Options{MaxHeap: 64 << 20, MaxSteps: 1 << 40})
+	if err == nil || !strings.Contains(err.Error(), "past --max-heap 64 MiB") {
+		t.Errorf("err = %v, want the heap limit named", err)
+	}
+}
