@@ -8,16 +8,19 @@
 // parallel with different contexts and clocks.
 package builtins
 
-import "go.starlark.net/starlark"
+import (
+	"github.com/infra-guard/infra-guard/result"
+	"go.starlark.net/starlark"
+)
 
 // Predeclared returns the builtins every guard script sees, except check(),
 // which belongs to the runtime's registry.
 func Predeclared() starlark.StringDict {
 	return starlark.StringDict{
-		"ok":        starlark.NewBuiltin("ok", statusBuiltin(OK)),
-		"warn":      starlark.NewBuiltin("warn", statusBuiltin(Warn)),
-		"fail":      starlark.NewBuiltin("fail", statusBuiltin(Fail)),
-		"skip":      starlark.NewBuiltin("skip", statusBuiltin(Skip)),
+		"ok":        starlark.NewBuiltin("ok", statusBuiltin(result.OK)),
+		"warn":      starlark.NewBuiltin("warn", statusBuiltin(result.Warn)),
+		"fail":      starlark.NewBuiltin("fail", statusBuiltin(result.Fail)),
+		"skip":      starlark.NewBuiltin("skip", statusBuiltin(result.Skip)),
 		"worst":     starlark.NewBuiltin("worst", worst),
 		"threshold": starlark.NewBuiltin("threshold", threshold),
 		"disk":      starlark.NewBuiltin("disk", disk),

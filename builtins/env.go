@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/infra-guard/infra-guard/result"
 	starlarktime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
 )
@@ -33,7 +34,7 @@ type Config struct {
 	onSecret func(name, value string)
 
 	mu      sync.Mutex
-	errs    []string
+	errs    []result.Diagnostic
 	secrets []SecretValue
 }
 
@@ -66,12 +67,12 @@ func configOf(thread *starlark.Thread) *Config {
 	return defaultConfig
 }
 
-// Errors returns the problems recorded so far, each starting with the
-// file:line:col of the env(), require_env() or secret() call.
-func (c *Config) Errors() []string {
+// Errors returns the problems recorded so far, each at the place of the
+// env(), require_env() or secret() call.
+func (c *Config) Errors() []result.Diagnostic {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]string(nil), c.errs...)
+	return append([]result.Diagnostic(nil), c.errs...)
 }
 
 // Secrets returns the secrets read so far, each once.
@@ -102,7 +103,7 @@ func (c *Config) problem(thread *starlark.Thread, zero starlark.Value, format st
 	}
 	pos := thread.CallFrame(1).Pos
 	c.mu.Lock()
-	c.errs = append(c.errs, pos.String()+": "+msg)
+	c.errs = append(c.errs, result.Diagnostic{File: pos.Filename(), Line: int(pos.Line), Col: int(pos.Col), Msg: msg})
 	c.mu.Unlock()
 	return zero, nil
 }

@@ -16,7 +16,11 @@ func evalConfig(t *testing.T, vars map[string]string, expr string) (starlark.Val
 	thread := &starlark.Thread{Name: "load"}
 	SetConfig(thread, cfg)
 	globals, err := starlark.ExecFileOptions(fileOptions, thread, "guard.star", "x = "+expr+"\n", Predeclared())
-	return globals["x"], cfg.Errors(), err
+	var msgs []string
+	for _, d := range cfg.Errors() {
+		msgs = append(msgs, d.String())
+	}
+	return globals["x"], msgs, err
 }
 
 func mapLookup(vars map[string]string) func(string) (string, bool) {
@@ -91,7 +95,10 @@ func TestEnvDefaults(t *testing.T) {
 					p := Predeclared()
 					p["time"] = starlarktime.Module
 					g, e := starlark.ExecFileOptions(fileOptions, thread, "g.star", "x = "+tt.expr, p)
-					v, errs, err = g["x"], cfg.Errors(), e
+					v, err = g["x"], e
+					for _, d := range cfg.Errors() {
+						errs = append(errs, d.String())
+					}
 				}
 				if err != nil || len(errs) > 0 {
 					t.Fatalf("error %v, problems %q", err, errs)
@@ -217,8 +224,8 @@ P = env("PORT", type = "int")
 		t.Fatalf("got %d problems %q, want %d", len(errs), errs, len(want))
 	}
 	for i := range want {
-		if !strings.HasPrefix(errs[i], want[i]) {
-			t.Errorf("problem %d = %q, want it to start with %q", i, errs[i], want[i])
+		if !strings.HasPrefix(errs[i].String(), want[i]) {
+			t.Errorf("problem %d = %q, want it to start with %q", i, errs[i].String(), want[i])
 		}
 	}
 }

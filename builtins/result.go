@@ -1,4 +1,4 @@
-// This file holds check results: the Status scale, the Result value scripts
+// This file holds check results: the Result value scripts
 // build with ok/warn/fail/skip, worst(), and the conversion of whatever a
 // check function returned into a Result.
 package builtins
@@ -11,56 +11,16 @@ import (
 	"unicode/utf8"
 
 	"go.starlark.net/starlark"
+
+	"github.com/infra-guard/infra-guard/result"
 )
-
-// Status is the outcome of one check.
-type Status int
-
-// The statuses, in no particular order; Severity orders them.
-const (
-	OK Status = iota
-	Warn
-	Fail
-	Unknown
-	Skip
-)
-
-var statusNames = [...]string{OK: "ok", Warn: "warn", Fail: "fail", Unknown: "unknown", Skip: "skip"}
-
-func (s Status) String() string { return statusNames[s] }
-
-// Severity ranks statuses for worst(): FAIL > UNKNOWN > WARN > OK > SKIP.
-func (s Status) Severity() int {
-	switch s {
-	case Skip:
-		return 0
-	case OK:
-		return 1
-	case Warn:
-		return 2
-	case Unknown:
-		return 3
-	default: // Fail
-		return 4
-	}
-}
-
-// Metric is one named number a check reports, with the unit and the
-// thresholds it was judged against when threshold() made it.
-type Metric struct {
-	Name  string
-	Value float64
-	Unit  string // "" when unknown
-	Warn  string // Nagios range, "" when none
-	Crit  string
-}
 
 // Result is a check's outcome as a Starlark value (.status, .message,
 // .metrics). It is immutable, so it is safe to share between threads.
 type Result struct {
-	Status  Status
+	Status  result.Status
 	Message string
-	Metrics []Metric // sorted by name
+	Metrics []result.Metric // sorted by name
 }
 
 var _ starlark.HasAttrs = (*Result)(nil)
@@ -73,7 +33,7 @@ func (r *Result) String() string {
 }
 func (r *Result) Type() string          { return "result" }
 func (r *Result) Freeze()               {}
-func (r *Result) Truth() starlark.Bool  { return r.Status == OK || r.Status == Skip }
+func (r *Result) Truth() starlark.Bool  { return r.Status == result.OK || r.Status == result.Skip }
 func (r *Result) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable type: result") }
 func (r *Result) AttrNames() []string   { return []string{"message", "metrics", "status"} }
 
@@ -94,7 +54,7 @@ func (r *Result) Attr(name string) (starlark.Value, error) {
 }
 
 // statusBuiltin makes ok(), warn(), fail() and skip().
-func statusBuiltin(status Status) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+func statusBuiltin(status result.Status) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 	return func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		var (
 			msg     string
@@ -111,11 +71,11 @@ func statusBuiltin(status Status) func(*starlark.Thread, *starlark.Builtin, star
 	}
 }
 
-func unpackMetrics(fn string, d *starlark.Dict) ([]Metric, error) {
+func unpackMetrics(fn string, d *starlark.Dict) ([]result.Metric, error) {
 	if d == nil {
 		return nil, nil
 	}
-	ms := make([]Metric, 0, d.Len())
+	ms := make([]result.Metric, 0, d.Len())
 	for _, item := range d.Items() {
 		name, ok := starlark.AsString(item[0])
 		if !ok || name == "" {
@@ -128,7 +88,7 @@ func unpackMetrics(fn string, d *starlark.Dict) ([]Metric, error) {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return nil, fmt.Errorf("%s: metrics[%q] must be a finite number, got %v", fn, name, v)
 		}
-		ms = append(ms, Metric{Name: name, Value: v})
+		ms = append(ms, result.Metric{Name: name, Value: v})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Name < ms[j].Name })
 	return ms, nil
@@ -154,12 +114,12 @@ func ToResult(v starlark.Value) *Result {
 	case *Result:
 		return v
 	case starlark.NoneType:
-		return &Result{Status: OK}
+		return &Result{Status: result.OK}
 	case starlark.Bool:
 		if v {
-			return &Result{Status: OK}
+			return &Result{Status: result.OK}
 		}
-		return &Result{Status: Fail, Message: "check returned False"}
+		return &Result{Status: result.Fail, Message: "check returned False"}
 	}
 	s := v.String()
 	if len(s) > 60 {
@@ -169,7 +129,7 @@ func ToResult(v starlark.Value) *Result {
 		}
 		s = s[:cut] + "..."
 	}
-	return &Result{Status: Unknown, Message: fmt.Sprintf(
+	return &Result{Status: result.Unknown, Message: fmt.Sprintf(
 		"check returned %s %s; return ok(), warn(), fail(), skip(), a bool or None", v.Type(), s)}
 }
 
@@ -191,7 +151,7 @@ func worst(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	if len(args) == 0 {
 		return nil, fmt.Errorf("%s: needs at least one result", b.Name())
 	}
-	out := &Result{Status: Skip}
+	out := &Result{Status: result.Skip}
 	var msgs []string
 	for i, a := range args {
 		r, ok := a.(*Result)

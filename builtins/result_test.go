@@ -5,6 +5,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/infra-guard/infra-guard/result"
 	"go.starlark.net/starlark"
 )
 
@@ -14,7 +15,7 @@ func TestToResultCutsOnRune(t *testing.T) {
 	for n := range 4 {
 		v := starlark.String(strings.Repeat("x", n) + strings.Repeat("é", 40))
 		r := ToResult(v)
-		if r.Status != Unknown || !strings.HasSuffix(strings.Split(r.Message, ";")[0], "...") {
+		if r.Status != result.Unknown || !strings.HasSuffix(strings.Split(r.Message, ";")[0], "...") {
 			t.Fatalf("ToResult(%s) = %s, want UNKNOWN with the value cut", v, r)
 		}
 		if !utf8.ValidString(r.Message) {

@@ -69,7 +69,7 @@ func TestSecretFromEnvAndFile(t *testing.T) {
 			}
 			errs := cfg.Errors()
 			if tt.problem != "" {
-				if len(errs) != 1 || !strings.Contains(errs[0], tt.problem) || !strings.HasPrefix(errs[0], "guard.star:1:11: ") {
+				if len(errs) != 1 || !strings.Contains(errs[0].String(), tt.problem) || !strings.HasPrefix(errs[0].String(), "guard.star:1:11: ") {
 					t.Fatalf("problems %q, want one containing %q", errs, tt.problem)
 				}
 				if s.Truth() || len(registered) > 0 || len(cfg.Secrets()) > 0 {

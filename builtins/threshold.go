@@ -4,12 +4,12 @@
 package builtins
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
 
+	"github.com/infra-guard/infra-guard/result"
 	"go.starlark.net/starlark"
 )
 
@@ -46,12 +46,12 @@ func threshold(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 		return nil, err
 	}
 
-	status := OK
+	status := result.OK
 	switch {
 	case c != nil && c.Alert(v):
-		status = Fail
+		status = result.Fail
 	case w != nil && w.Alert(v):
-		status = Warn
+		status = result.Warn
 	}
 	if name == "" {
 		name = "value"
@@ -59,13 +59,13 @@ func threshold(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 	return &Result{
 		Status:  status,
 		Message: thresholdMessage(name, v, unit, w, c),
-		Metrics: []Metric{{Name: name, Value: v, Unit: unit, Warn: w.perfdata(), Crit: c.perfdata()}},
+		Metrics: []result.Metric{{Name: name, Value: v, Unit: unit, Warn: w.perfdata(), Crit: c.perfdata()}},
 	}, nil
 }
 
 // limit is a parsed warn or crit argument, nil when the argument was None.
 type limit struct {
-	Range
+	result.Range
 	text string // as written to perfdata
 }
 
@@ -82,7 +82,7 @@ func unpackThreshold(fn, param string, v starlark.Value) (*limit, error) {
 	case starlark.NoneType:
 		return nil, nil
 	case starlark.String:
-		r, err := ParseRange(string(v))
+		r, err := result.ParseRange(string(v))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", fn, param, err)
 		}
@@ -95,7 +95,7 @@ func unpackThreshold(fn, param string, v starlark.Value) (*limit, error) {
 		// Perfdata gets the plain number, as check_disk and friends
 		// write it. Nagios reads it as 0:N, which differs from "above
 		// N" only for negative values, rare in what checks measure.
-		return &limit{Range{Start: math.Inf(-1), End: n}, formatNumber(n)}, nil
+		return &limit{result.Range{Start: math.Inf(-1), End: n}, result.FormatNumber(n)}, nil
 	}
 	return nil, fmt.Errorf("%s: %s must be a number or a Nagios range string, got %s", fn, param, v.Type())
 }
@@ -113,10 +113,10 @@ func thresholdMessage(name string, v float64, unit string, warn, crit *limit) st
 	b.WriteString(unit)
 	var limits []string
 	if warn != nil {
-		limits = append(limits, "warn "+warn.describe())
+		limits = append(limits, "warn "+warn.Describe())
 	}
 	if crit != nil {
-		limits = append(limits, "crit "+crit.describe())
+		limits = append(limits, "crit "+crit.Describe())
 	}
 	if len(limits) > 0 {
 		fmt.Fprintf(&b, " (%s)", strings.Join(limits, ", "))
@@ -135,156 +135,8 @@ func displayValue(v float64, limits ...*limit) string {
 	}
 	for _, l := range limits {
 		if l != nil && l.Alert(rounded) != l.Alert(v) {
-			return formatNumber(v)
+			return result.FormatNumber(v)
 		}
 	}
-	return formatNumber(rounded)
-}
-
-// Range is a Nagios threshold range. It alerts when a value lies outside
-// [Start, End], or inside it when Inside is set (the "@" prefix). Both ends
-// are inclusive; an open end is an infinity.
-//
-//	10      alert if v < 0 or v > 10
-//	10:     alert if v < 10
-//	~:10    alert if v > 10
-//	10:20   alert if v < 10 or v > 20
-//	@10:20  alert if 10 ≤ v ≤ 20
-type Range struct {
-	Start  float64 // math.Inf(-1) for "~"
-	End    float64 // math.Inf(+1) when nothing follows the colon
-	Inside bool
-}
-
-const rangeSyntax = `use N (alert outside 0..N), N: (below N), ~:N (above N), N:M (outside N..M) or @N:M (inside N..M)`
-
-// ParseRange parses a Nagios range. It is stricter than the C plugins,
-// which read any unparsable text as 0: every number must parse, the start
-// may not be empty (write 0:N or ~:N), and infinities are spelled "~" or
-// an empty end, never "inf".
-func ParseRange(s string) (Range, error) {
-	r := Range{Start: 0, End: math.Inf(1)}
-	text := s
-	if rest, ok := strings.CutPrefix(text, "@"); ok {
-		r.Inside = true
-		text = rest
-	}
-	if text == "" {
-		return Range{}, fmt.Errorf("invalid range %q: it is empty; %s", s, rangeSyntax)
-	}
-	start, end, hasColon := strings.Cut(text, ":")
-	if !hasColon {
-		// "10" means 0:10.
-		n, err := parseBound(s, text)
-		if err != nil {
-			return Range{}, err
-		}
-		if n < 0 {
-			return Range{}, fmt.Errorf("invalid range %q: a single number N means 0..N, so it cannot be negative; use ~:%s for alert above or %s: for alert below", s, text, text)
-		}
-		r.End = n
-		return r, nil
-	}
-	switch start {
-	case "~":
-		r.Start = math.Inf(-1)
-	case "":
-		return Range{}, fmt.Errorf("invalid range %q: the start is missing; write 0%s or ~%s", s, text, text)
-	default:
-		n, err := parseBound(s, start)
-		if err != nil {
-			return Range{}, err
-		}
-		r.Start = n
-	}
-	if end != "" {
-		n, err := parseBound(s, end)
-		if err != nil {
-			return Range{}, err
-		}
-		r.End = n
-	}
-	if r.Start > r.End {
-		return Range{}, fmt.Errorf("invalid range %q: start %s is greater than end %s", s, formatNumber(r.Start), formatNumber(r.End))
-	}
-	return r, nil
-}
-
-// parseBound parses one end of the range s.
-func parseBound(s, num string) (float64, error) {
-	n, err := strconv.ParseFloat(num, 64)
-	switch {
-	case errors.Is(err, strconv.ErrRange):
-		return 0, fmt.Errorf("invalid range %q: %s is too large", s, num)
-	case err != nil:
-		return 0, fmt.Errorf("invalid range %q: %q is not a number; %s", s, num, rangeSyntax)
-	case math.IsInf(n, 0):
-		return 0, fmt.Errorf("invalid range %q: write infinity as ~ at the start or an empty end; %s", s, rangeSyntax)
-	case math.IsNaN(n):
-		return 0, fmt.Errorf("invalid range %q: %s is not a number; %s", s, num, rangeSyntax)
-	}
-	return n, nil
-}
-
-// Alert reports whether v is outside the range (inside, for an "@" range).
-func (r Range) Alert(v float64) bool {
-	in := r.Start <= v && v <= r.End
-	return in == r.Inside
-}
-
-// String returns the range in its shortest Nagios form; ParseRange reads
-// it back to an equal Range.
-func (r Range) String() string {
-	var s string
-	switch {
-	case r.Start == 0 && !math.IsInf(r.End, 1):
-		s = formatNumber(r.End) // "10" for 0:10
-	case math.IsInf(r.Start, -1) && math.IsInf(r.End, 1):
-		s = "~:"
-	case math.IsInf(r.Start, -1):
-		s = "~:" + formatNumber(r.End)
-	case math.IsInf(r.End, 1):
-		s = formatNumber(r.Start) + ":"
-	default:
-		s = formatNumber(r.Start) + ":" + formatNumber(r.End)
-	}
-	if r.Inside {
-		s = "@" + s
-	}
-	return s
-}
-
-// describe says when r alerts, for messages: "> 80", "outside 10..20".
-func (r Range) describe() string {
-	lowOpen, highOpen := math.IsInf(r.Start, -1), math.IsInf(r.End, 1)
-	lo, hi := formatNumber(r.Start), formatNumber(r.End)
-	if r.Inside {
-		switch {
-		case lowOpen && highOpen:
-			return "always"
-		case lowOpen:
-			return "<= " + hi
-		case highOpen:
-			return ">= " + lo
-		}
-		return "inside " + lo + ".." + hi
-	}
-	switch {
-	case lowOpen && highOpen:
-		return "never"
-	case lowOpen:
-		return "> " + hi
-	case highOpen:
-		return "< " + lo
-	}
-	return "outside " + lo + ".." + hi
-}
-
-// formatNumber writes n exactly and without exponent where that stays
-// short: "80", "85.2", "1e+21", "1e-07".
-func formatNumber(n float64) string {
-	if n == math.Trunc(n) && math.Abs(n) < 1e21 {
-		return strconv.FormatFloat(n, 'f', -1, 64)
-	}
-	return strconv.FormatFloat(n, 'g', -1, 64)
+	return result.FormatNumber(rounded)
 }

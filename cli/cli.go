@@ -24,6 +24,7 @@ import (
 
 	"github.com/infra-guard/infra-guard/redact"
 	"github.com/infra-guard/infra-guard/report"
+	"github.com/infra-guard/infra-guard/result"
 	"github.com/infra-guard/infra-guard/runtime"
 )
 
@@ -119,7 +120,7 @@ func run(ctx context.Context, args []string, env Env) int {
 	// Anything else is bad input on the command line (unknown flag, bad
 	// value in a flag or an INFRA_GUARD_* variable): one line, then usage.
 	fmt.Fprintf(env.Stderr, "infra-guard: %v\n\n%s\n", err, ffcli.DefaultUsageFunc(app.usageOf))
-	return runtime.ExitUnknown
+	return result.ExitUnknown
 }
 
 // app holds the parsed flags shared by the commands.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/infra-guard/infra-guard/report"
+	"github.com/infra-guard/infra-guard/result"
 	"github.com/infra-guard/infra-guard/runtime"
 )
 
@@ -36,7 +37,7 @@ func (a *app) execRun(ctx context.Context, args []string) error {
 	}
 	opts := a.options(logger)
 
-	var result *runtime.Report
+	var rep *result.Report
 	g, err := runtime.Load(ctx, path, src, opts)
 	a.releaseOutput()
 	var loadErr *runtime.LoadError
@@ -47,21 +48,21 @@ func (a *app) execRun(ctx context.Context, args []string) error {
 		for _, e := range loadErr.Errors {
 			logger.Error("the script did not load; no check ran", "error", e)
 		}
-		result = &runtime.Report{Script: path, Started: time.Now(), Errors: loadErr.Errors}
+		rep = &result.Report{Script: path, Started: time.Now(), Errors: diags(loadErr.Errors)}
 	case err != nil:
 		return err
 	case len(g.Checks) == 0:
-		result = &runtime.Report{Script: path, Started: time.Now(), Errors: []string{
-			path + ": the script registers no checks; call check(\"name\", fn) for each thing to verify"}}
+		rep = &result.Report{Script: path, Started: time.Now(), Errors: []result.Diagnostic{{File: path,
+			Msg: "the script registers no checks; call check(\"name\", fn) for each thing to verify"}}}
 	default:
 		if g, err = g.Select(a.selection); err != nil {
 			return err
 		}
 		if a.wait > 0 {
-			result = g.RunUntil(ctx, runtime.Wait{For: a.wait, Interval: a.interval, OnRound: a.waitStatus(logger)})
+			rep = g.RunUntil(ctx, runtime.Wait{For: a.wait, Interval: a.interval, OnRound: a.waitStatus(logger)})
 			a.clearStatus()
 		} else {
-			result = g.Run(ctx)
+			rep = g.Run(ctx)
 		}
 	}
 	if ctx.Err() != nil && result.Incomplete == "" {
@@ -70,8 +71,8 @@ func (a *app) execRun(ctx context.Context, args []string) error {
 	if result.Incomplete != "" {
 		logger.Warn("run interrupted; the report is incomplete", "reason", result.Incomplete)
 	}
-	result.ExitCode = runtime.ExitCode(result, a.warnOK)
-	scrubReport(a.scrub, result)
+	result.ExitCode = result.Judge(rep, a.warnOK)
+	scrubReport(a.scrub, rep)
 	code := result.ExitCode
 	repOpts := a.reportOptions()
 	repOpts.Color = a.color()
@@ -80,14 +81,14 @@ func (a *app) execRun(ctx context.Context, args []string) error {
 		repOpts.Masks, repOpts.MaskWriter = a.secretValues, a.rawStdout
 	}
 	rep, _ := report.New(a.format, repOpts)
-	if err := rep.Report(a.env.Stdout, result); err != nil {
+	if err := rep.Report(a.env.Stdout, rep); err != nil {
 		logger.Error("cannot write the report", "format", a.format, "error", err)
-		code = runtime.ExitUnknown
+		code = result.ExitUnknown
 	}
 	for _, rf := range a.reports {
-		if err := a.writeReport(rf, result); err != nil {
+		if err := a.writeReport(rf, rep); err != nil {
 			logger.Error("cannot write the report file", "format", rf.format, "path", rf.path, "error", err)
-			code = runtime.ExitUnknown
+			code = result.ExitUnknown
 		}
 	}
 	return exitError{code}
@@ -121,14 +122,14 @@ func (a *app) reportOptions() report.Options {
 
 // writeReport writes one --report file atomically, through the scrubber:
 // the file is either the whole scrubbed report or left as it was.
-func (a *app) writeReport(rf reportFile, result *runtime.Report) error {
-	rep, err := report.New(rf.format, a.reportOptions())
+func (a *app) writeReport(rf reportFile, rep *result.Report) error {
+	w2, err := report.New(rf.format, a.reportOptions())
 	if err != nil {
 		return err
 	}
 	return report.WriteFileAtomic(rf.path, func(w io.Writer) error {
 		sw := a.scrub.Writer(w)
-		err := rep.Report(sw, result)
+		err := w2.Report(sw, rep)
 		if cerr := sw.Close(); err == nil {
 			err = cerr
 		}
@@ -147,11 +148,11 @@ func (a *app) execVet(ctx context.Context, args []string) error {
 		fmt.Fprintln(a.env.Stdout, a.scrub.String(e))
 	}
 	if len(errs) > 0 {
-		return exitError{runtime.ExitUnknown}
+		return exitError{result.ExitUnknown}
 	}
 	if len(g.Checks) == 0 {
 		fmt.Fprintf(a.env.Stdout, "%s: the script registers no checks\n", path)
-		return exitError{runtime.ExitUnknown}
+		return exitError{result.ExitUnknown}
 	}
 	fmt.Fprintf(a.env.Stdout, "%s: ok, %d checks\n", path, len(g.Checks))
 	return nil
@@ -169,7 +170,7 @@ func (a *app) execList(ctx context.Context, args []string) error {
 		for _, e := range loadErr.Errors {
 			fmt.Fprintln(a.env.Stdout, a.scrub.String(e))
 		}
-		return exitError{runtime.ExitUnknown}
+		return exitError{result.ExitUnknown}
 	} else if err != nil {
 		return err
 	}
@@ -218,4 +219,13 @@ func (a *app) clearStatus() {
 	if a.env.StderrIsTTY {
 		fmt.Fprint(a.env.Stderr, "\r\x1b[K")
 	}
+}
+
+// diags turns the runtime's load errors into diagnostics.
+func diags(errs []string) []result.Diagnostic {
+	out := make([]result.Diagnostic, len(errs))
+	for i, e := range errs {
+		out[i] = result.Diagnostic{Msg: e}
+	}
+	return out
 }

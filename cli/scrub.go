@@ -9,7 +9,7 @@ import (
 	"log/slog"
 
 	"github.com/infra-guard/infra-guard/redact"
-	"github.com/infra-guard/infra-guard/runtime"
+	"github.com/infra-guard/infra-guard/result"
 )
 
 // registerSecret is runtime.Options.OnSecret: it runs during the load
@@ -30,7 +30,7 @@ func (a *app) registerSecret(logger *slog.Logger) func(name, value string) {
 // a form the byte scrubber behind it would still catch, but scrubbing the
 // text first leaves it nothing to escape. Slices shared with the guard's
 // checks are copied, not changed.
-func scrubReport(s *redact.Scrubber, r *runtime.Report) {
+func scrubReport(s *redact.Scrubber, r *result.Report) {
 	if len(s.Names()) == 0 {
 		return
 	}

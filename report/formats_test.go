@@ -18,50 +18,49 @@ import (
 	"testing"
 	"time"
 
-	"github.com/infra-guard/infra-guard/builtins"
-	"github.com/infra-guard/infra-guard/runtime"
+	"github.com/infra-guard/infra-guard/result"
 )
 
 // hostile is a report whose names and messages hold everything a format
 // must escape: its own delimiters, control characters, invalid UTF-8,
 // XML's "]]>" and non-characters, YAML-looking text, leading blanks.
-func hostile() *runtime.Report {
-	r := &runtime.Report{
+func hostile() *result.Report {
+	r := &result.Report{
 		Script:   "dir/my guard.star",
 		Started:  started,
 		Duration: 2 * time.Second,
-		Checks: []runtime.CheckResult{
+		Checks: []result.CheckResult{
 			{
-				Name: `a#b\c "q" 'x'=y|z, w: v`, Status: builtins.Fail,
+				Name: `a#b\c "q" 'x'=y|z, w: v`, Status: result.Fail,
 				Message: "100% done:\r\nline2, with: colons \x1b[31mred ]]> <tag> &amp; \xff bad \ufffe nonchar",
-				Metrics: []builtins.Metric{
+				Metrics: []result.Metric{
 					{Name: "lat ency=ms'", Value: 1e-7, Unit: "GB", Warn: "@10:20", Crit: "~:0.5"},
 					{Name: "huge", Value: 1e21, Unit: "B", Warn: "1e+22"},
 				},
 				File: "dir/my guard.star", Line: 3, Duration: time.Millisecond,
 			},
 			{
-				Name: "multi\nline # SKIP", Status: builtins.Warn,
+				Name: "multi\nline # SKIP", Status: result.Warn,
 				Message: " leading blank\n\n  \ntrailing  \n\n", File: "dir/lib,x.star", Line: 9,
-				Metrics: []builtins.Metric{{Name: "dup", Value: 1}, {Name: "dup", Value: 2}},
+				Metrics: []result.Metric{{Name: "dup", Value: 1}, {Name: "dup", Value: 2}},
 			},
-			{Name: "ok one", Status: builtins.OK, Message: "key: value\n- item\n\t tab first\n"},
-			{Name: "# hash", Status: builtins.Skip, Message: `because \# reasons`},
+			{Name: "ok one", Status: result.OK, Message: "key: value\n- item\n\t tab first\n"},
+			{Name: "# hash", Status: result.Skip, Message: `because \# reasons`},
 			{
-				Name: "unk", Status: builtins.Unknown, Message: "",
+				Name: "unk", Status: result.Unknown, Message: "",
 				Backtrace: "Traceback (most recent call last):\n  x.star:1:1: in f\nError: boom",
 			},
 			// Labels that collide once joined: "a_b_c" twice.
-			{Name: "a", Status: builtins.OK, Metrics: []builtins.Metric{{Name: "b_c", Value: 1}}},
-			{Name: "a_b", Status: builtins.OK, Metrics: []builtins.Metric{{Name: "c", Value: 2, Unit: "%"}}},
+			{Name: "a", Status: result.OK, Metrics: []result.Metric{{Name: "b_c", Value: 1}}},
+			{Name: "a_b", Status: result.OK, Metrics: []result.Metric{{Name: "c", Value: 2, Unit: "%"}}},
 		},
 	}
-	r.ExitCode = runtime.ExitCode(r, false)
+	r.ExitCode = result.Judge(r, false)
 	return r
 }
 
 // allReports is every golden fixture plus the hostile one.
-func allReports() map[string]*runtime.Report {
+func allReports() map[string]*result.Report {
 	rs := fixtures()
 	rs["hostile"] = hostile()
 	return rs
@@ -241,15 +240,15 @@ func TestJUnitValid(t *testing.T) {
 					}
 					var want string
 					switch c.Status {
-					case builtins.Fail:
+					case result.Fail:
 						want = "failure"
-					case builtins.Warn:
+					case result.Warn:
 						if warnAsFailure {
 							want = "failure"
 						}
-					case builtins.Unknown:
+					case result.Unknown:
 						want = "error"
-					case builtins.Skip:
+					case result.Skip:
 						want = "skipped"
 					}
 					got := ""
@@ -300,7 +299,7 @@ func TestJUnitValid(t *testing.T) {
 					t.Errorf("%d testcases, want %d", len(s.Cases), len(r.Checks)+extra)
 				}
 				// Every load error, in full, in the load testcase.
-				for _, e := range r.Errors {
+				for _, e := range errorStrings(r) {
 					if !strings.Contains(cases["load"].Error[0].Body, e) {
 						t.Errorf("load error body lacks %q", e)
 					}
@@ -563,7 +562,7 @@ func TestTAPValid(t *testing.T) {
 					if doc.bail == nil || doc.plan >= 0 || len(doc.points) > 0 {
 						t.Fatalf("a run where nothing ran must bail out without a plan: %+v", doc)
 					}
-					if len(r.Errors) > 0 && !strings.HasPrefix(*doc.bail, firstLine(r.Errors[0])) {
+					if len(r.Errors) > 0 && !strings.HasPrefix(*doc.bail, firstLine(r.Errors[0].String())) {
 						t.Errorf("bail out reason %q does not start with the first error", *doc.bail)
 					}
 					return
@@ -576,14 +575,14 @@ func TestTAPValid(t *testing.T) {
 				}
 				for i, c := range r.Checks {
 					p := doc.points[i]
-					wantOK := c.Status == builtins.OK || c.Status == builtins.Skip || c.Status == builtins.Warn && !warnAsFailure
+					wantOK := c.Status == result.OK || c.Status == result.Skip || c.Status == result.Warn && !warnAsFailure
 					if p.ok != wantOK {
 						t.Errorf("%q (%s): ok=%v, want %v", c.Name, c.Status, p.ok, wantOK)
 					}
 					if p.desc != oneLine(c.Name) {
 						t.Errorf("description %q, want %q", p.desc, oneLine(c.Name))
 					}
-					wantDir := map[builtins.Status]string{builtins.Skip: "SKIP", builtins.Warn: "WARN"}[c.Status]
+					wantDir := map[result.Status]string{result.Skip: "SKIP", result.Warn: "WARN"}[c.Status]
 					if p.directive != wantDir {
 						t.Errorf("%q: directive %q, want %q", c.Name, p.directive, wantDir)
 					}
@@ -632,7 +631,7 @@ func TestTAPBlocks(t *testing.T) {
 		"a\nb", "a\nb\n", "a\nb\n\n\n", "a\n\nb", "a:\n  - b\n  c: d", "x\n\ty", "é\n☃\n",
 		" lead\nx", "a\n  \nb", "a\r\nb", "a\n\x1b\n", "a\u2028b\nc", "\nfirst empty",
 	} {
-		r := &runtime.Report{Checks: []runtime.CheckResult{{Name: "c", Status: builtins.Fail, Message: msg}}, ExitCode: 2}
+		r := &result.Report{Checks: []result.CheckResult{{Name: "c", Status: result.Fail, Message: msg}}, ExitCode: 2}
 		out := string(render(t, "tap", Options{}, r))
 		doc := parseTAP(t, out)
 		if got := doc.points[0].yaml["message"]; got != msg {
@@ -645,7 +644,7 @@ func TestTAPBlocks(t *testing.T) {
 }
 
 // lastValue is the value of the last metric called name.
-func lastValue(ms []builtins.Metric, name string) float64 {
+func lastValue(ms []result.Metric, name string) float64 {
 	var v float64
 	for _, m := range ms {
 		if m.Name == name {
@@ -712,7 +711,7 @@ func parsePerfdata(t *testing.T, s string) []perfItem {
 		}
 		for _, rg := range []string{m[4], m[5]} {
 			if rg != "" {
-				if _, err := builtins.ParseRange(rg); err != nil {
+				if _, err := result.ParseRange(rg); err != nil {
 					t.Errorf("nagios: %q: %v", it, err)
 				}
 			}
@@ -734,7 +733,7 @@ func TestNagiosValid(t *testing.T) {
 			if want := nagiosState[r.ExitCode]; m[1] != want {
 				t.Errorf("state %s, want %s for exit %d", m[1], want, r.ExitCode)
 			}
-			var metrics []builtins.Metric
+			var metrics []result.Metric
 			for _, c := range r.Checks {
 				metrics = append(metrics, c.Metrics...)
 			}
@@ -764,7 +763,7 @@ func TestNagiosValid(t *testing.T) {
 			// One long-text line per load error and per check that did not pass.
 			want := len(r.Errors)
 			for _, c := range r.Checks {
-				if c.Status == builtins.Warn || c.Status == builtins.Fail || c.Status == builtins.Unknown {
+				if c.Status == result.Warn || c.Status == result.Fail || c.Status == result.Unknown {
 					want++
 				}
 			}

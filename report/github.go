@@ -22,14 +22,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/infra-guard/infra-guard/builtins"
-	"github.com/infra-guard/infra-guard/runtime"
+	"github.com/infra-guard/infra-guard/result"
 )
 
 // GitHubSummaryLimit is the most GitHub keeps of one step's summary file;
@@ -42,14 +40,7 @@ const GitHubSummaryLimit = 1 << 20
 const maxCellRunes = 1000
 
 var githubEmoji = [...]string{
-	builtins.OK: "✅", builtins.Warn: "⚠️", builtins.Fail: "❌", builtins.Unknown: "❓", builtins.Skip: "⏭️",
-}
-
-// exitStatus is the status an exit code stands for, as in status= of
-// $GITHUB_OUTPUT and the summary heading.
-var exitStatus = [...]builtins.Status{
-	runtime.ExitOK: builtins.OK, runtime.ExitWarn: builtins.Warn,
-	runtime.ExitFail: builtins.Fail, runtime.ExitUnknown: builtins.Unknown,
+	result.OK: "✅", result.Warn: "⚠️", result.Fail: "❌", result.Unknown: "❓", result.Skip: "⏭️",
 }
 
 type githubReporter struct {
@@ -94,7 +85,7 @@ func newGitHub(opts Options) Reporter {
 
 // Report writes the workflow commands to w in a single Write, then appends
 // to $GITHUB_STEP_SUMMARY and $GITHUB_OUTPUT when they are set.
-func (g *githubReporter) Report(w io.Writer, r *runtime.Report) error {
+func (g *githubReporter) Report(w io.Writer, r *result.Report) error {
 	var b, masks strings.Builder
 	for _, m := range g.masks {
 		masks.WriteString("::add-mask::" + escapeData(m) + "\n")
@@ -116,12 +107,12 @@ func (g *githubReporter) Report(w io.Writer, r *runtime.Report) error {
 		b.WriteString(command("error", "run incomplete: "+r.Incomplete, "title", "infra-guard"))
 	}
 	for _, c := range r.Checks {
-		st := status(c.Status)
+		st := c.Status.Valid()
 		kind := "error"
 		switch st {
-		case builtins.Warn:
+		case result.Warn:
 			kind = "warning"
-		case builtins.OK, builtins.Skip:
+		case result.OK, result.Skip:
 			continue
 		}
 		msg := strings.TrimRight(c.Message, " \t\r\n")
@@ -159,15 +150,19 @@ func (g *githubReporter) Report(w io.Writer, r *runtime.Report) error {
 	return nil
 }
 
-// loadErrorRE splits a load error "file:line:col: message".
-var loadErrorRE = regexp.MustCompile(`(?s)^([^:\n]+):(\d+):(\d+): (.*)$`)
-
-func (g *githubReporter) loadErrorCommand(e string) string {
-	m := loadErrorRE.FindStringSubmatch(e)
-	if m == nil {
-		return command("error", e, "title", "load error")
+// loadErrorCommand annotates a load error at its place, as far as it is known.
+func (g *githubReporter) loadErrorCommand(d result.Diagnostic) string {
+	if d.File == "" {
+		return command("error", d.Msg, "title", "load error")
 	}
-	return command("error", m[4], "file", g.annotationFile(m[1]), "line", m[2], "col", m[3], "title", "load error")
+	props := []string{"file", g.annotationFile(d.File)}
+	if d.Line > 0 {
+		props = append(props, "line", strconv.Itoa(d.Line))
+		if d.Col > 0 {
+			props = append(props, "col", strconv.Itoa(d.Col))
+		}
+	}
+	return command("error", d.Msg, append(props, "title", "load error")...)
 }
 
 // annotationFile makes file relative to $GITHUB_WORKSPACE, as annotations
@@ -216,7 +211,7 @@ func escapeProperty(s string) string {
 
 // appendSummary appends the Markdown summary to path, within what is left
 // of GitHubSummaryLimit.
-func (g *githubReporter) appendSummary(path string, r *runtime.Report) error {
+func (g *githubReporter) appendSummary(path string, r *result.Report) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
@@ -239,16 +234,15 @@ func (g *githubReporter) appendSummary(path string, r *runtime.Report) error {
 // table does not fit, problems are kept before passing checks, and a last
 // line says how many were left out. When not even the heading fits, it is
 // "".
-func (g *githubReporter) summary(r *runtime.Report, budget int) string {
+func (g *githubReporter) summary(r *result.Report, budget int) string {
 	var head strings.Builder
-	code := exitCode(r)
-	head.WriteString("### " + githubEmoji[exitStatus[code]] + " infra-guard: " + mdText(g.scrub.Replace(r.Script)) + " — exit " + strconv.Itoa(r.ExitCode) + "\n\n")
+	head.WriteString("### " + githubEmoji[r.ExitCode.Status()] + " infra-guard: " + mdText(g.scrub.Replace(r.Script)) + " — exit " + strconv.Itoa(int(r.ExitCode)) + "\n\n")
 	head.WriteString(mdText(g.scrub.Replace((&textReporter{}).summary(r))) + "\n\n")
 	if r.Incomplete != "" {
 		head.WriteString("> **Incomplete:** " + mdText(g.scrub.Replace(oneLine(r.Incomplete))) + "\n\n")
 	}
 	if len(r.Errors) > 0 {
-		head.WriteString("Load errors:\n\n" + codeBlock(g.scrub.Replace(sanitize(strings.Join(r.Errors, "\n"), true))) + "\n")
+		head.WriteString("Load errors:\n\n" + codeBlock(g.scrub.Replace(sanitize(errorText(r), true))) + "\n")
 	}
 	const note = "\n_%d of %d checks not shown: GitHub keeps at most 1 MiB of a step's summary._\n"
 	const noteRoom = 128
@@ -265,7 +259,7 @@ func (g *githubReporter) summary(r *runtime.Report, budget int) string {
 
 	rows := make([]string, len(r.Checks))
 	for i, c := range r.Checks {
-		st := status(c.Status)
+		st := c.Status.Valid()
 		rows[i] = "| " + githubEmoji[st] + " " + strings.ToUpper(st.String()) +
 			" | " + mdCell(g.scrub.Replace(c.Name)) +
 			" | " + mdText(humanDuration(c.Duration)) +
@@ -277,7 +271,7 @@ func (g *githubReporter) summary(r *runtime.Report, budget int) string {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int {
-		return status(r.Checks[b].Status).Severity() - status(r.Checks[a].Status).Severity()
+		return r.Checks[b].Status.Valid().Severity() - r.Checks[a].Status.Valid().Severity()
 	})
 	keep := make([]bool, len(rows))
 	used, kept := head.Len(), 0
@@ -332,11 +326,10 @@ func codeBlock(s string) string {
 // outputs is what $GITHUB_OUTPUT gets: status=, exit_code=, failed= (the
 // FAIL and UNKNOWN checks, comma-separated) and failed_json= (the same as
 // a JSON array, for fromJSON() when names contain commas).
-func (g *githubReporter) outputs(r *runtime.Report) []byte {
-	code := exitCode(r)
+func (g *githubReporter) outputs(r *result.Report) []byte {
 	failed := []string{}
 	for _, c := range r.Checks {
-		if st := status(c.Status); st == builtins.Fail || st == builtins.Unknown {
+		if st := c.Status.Valid(); st == result.Fail || st == result.Unknown {
 			failed = append(failed, g.scrub.Replace(c.Name))
 		}
 	}
@@ -346,8 +339,8 @@ func (g *githubReporter) outputs(r *runtime.Report) []byte {
 	_ = enc.Encode(failed) // []string cannot fail
 
 	var b bytes.Buffer
-	writeOutput(&b, "status", exitStatus[code].String())
-	writeOutput(&b, "exit_code", strconv.Itoa(r.ExitCode))
+	writeOutput(&b, "status", r.ExitCode.Status().String())
+	writeOutput(&b, "exit_code", strconv.Itoa(int(r.ExitCode)))
 	writeOutput(&b, "failed", strings.Join(failed, ","))
 	writeOutput(&b, "failed_json", strings.TrimSuffix(js.String(), "\n"))
 	return b.Bytes()

@@ -11,8 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/infra-guard/infra-guard/builtins"
-	"github.com/infra-guard/infra-guard/runtime"
+	"github.com/infra-guard/infra-guard/result"
 )
 
 // ghCommand is a parsed workflow command.
@@ -85,7 +84,7 @@ func TestGitHubCommands(t *testing.T) {
 
 			// One annotation per problem check, pointing at its check() line.
 			i := 0
-			for _, e := range r.Errors {
+			for _, e := range errorStrings(r) {
 				c := cmds[i]
 				i++
 				if c.name != "error" || !strings.HasSuffix(e, c.data) || !strings.HasPrefix(e, c.props["file"]+":"+c.props["line"]+":"+c.props["col"]+": ") {
@@ -105,7 +104,7 @@ func TestGitHubCommands(t *testing.T) {
 				i++
 			}
 			for _, c := range r.Checks {
-				kind := map[builtins.Status]string{builtins.Warn: "warning", builtins.Fail: "error", builtins.Unknown: "error"}[c.Status]
+				kind := map[result.Status]string{result.Warn: "warning", result.Fail: "error", result.Unknown: "error"}[c.Status]
 				if kind == "" {
 					continue
 				}
@@ -146,8 +145,8 @@ func TestGitHubEscape(t *testing.T) {
 		t.Errorf("escapeProperty = %q, want %q", got, want)
 	}
 	// A message cannot start a command of its own on a new line.
-	r := &runtime.Report{Checks: []runtime.CheckResult{{
-		Name: "x", Status: builtins.Fail, Message: "a\n::add-mask::oops\r\n::stop-commands::t\n%0A",
+	r := &result.Report{Checks: []result.CheckResult{{
+		Name: "x", Status: result.Fail, Message: "a\n::add-mask::oops\r\n::stop-commands::t\n%0A",
 	}}, ExitCode: 2}
 	out := string(render(t, "github", Options{Getenv: noEnv}, r))
 	cmds, _ := parseGitHub(t, out)
@@ -242,10 +241,10 @@ func parseOutputs(t *testing.T, s string) map[string]string {
 
 func TestGitHubOutputHeredoc(t *testing.T) {
 	env, _, output := ghEnv(t)
-	r := &runtime.Report{Checks: []runtime.CheckResult{
-		{Name: "multi\nline", Status: builtins.Fail},
-		{Name: "comma, name", Status: builtins.Unknown},
-		{Name: "fine", Status: builtins.OK},
+	r := &result.Report{Checks: []result.CheckResult{
+		{Name: "multi\nline", Status: result.Fail},
+		{Name: "comma, name", Status: result.Unknown},
+		{Name: "fine", Status: result.OK},
 	}, ExitCode: 2}
 	render(t, "github", Options{Getenv: getenv(env)}, r)
 	data, _ := os.ReadFile(output)
@@ -266,8 +265,8 @@ func TestGitHubOutputHeredoc(t *testing.T) {
 // behind the process's scrubber, so it writes *** for the secrets there.
 func TestGitHubMasksInFiles(t *testing.T) {
 	env, summary, output := ghEnv(t)
-	r := &runtime.Report{Script: "guard.star", Checks: []runtime.CheckResult{
-		{Name: "tok-hunter2", Status: builtins.Fail, Message: "got hunter2 and pass\nword back; hunter2hunter2"},
+	r := &result.Report{Script: "guard.star", Checks: []result.CheckResult{
+		{Name: "tok-hunter2", Status: result.Fail, Message: "got hunter2 and pass\nword back; hunter2hunter2"},
 	}, ExitCode: 2}
 	render(t, "github", Options{Getenv: getenv(env), Masks: []string{"hunter2", "pass\nword"}}, r)
 	for _, path := range []string{summary, output} {
@@ -288,13 +287,13 @@ func TestGitHubMasksInFiles(t *testing.T) {
 // cut to what fits, problems first, and says so; the file never passes
 // 1 MiB. With no room at all, nothing is appended.
 func TestGitHubSummaryLimit(t *testing.T) {
-	r := &runtime.Report{Script: "guard.star", Started: started, ExitCode: 2}
+	r := &result.Report{Script: "guard.star", Started: started, ExitCode: 2}
 	for i := range 2000 {
-		st := builtins.OK
+		st := result.OK
 		if i%100 == 99 {
-			st = builtins.Fail
+			st = result.Fail
 		}
-		r.Checks = append(r.Checks, runtime.CheckResult{
+		r.Checks = append(r.Checks, result.CheckResult{
 			Name: "check-" + strconv.Itoa(i), Status: st, Duration: time.Millisecond,
 			Message: strings.Repeat("x", 2000), // cut to maxCellRunes in the table
 		})
@@ -341,10 +340,10 @@ func TestGitHubWorkspace(t *testing.T) {
 		t.Fatal(err)
 	}
 	ws := filepath.Dir(wd) // the test runs in report/
-	r := &runtime.Report{Checks: []runtime.CheckResult{
-		{Name: "rel", Status: builtins.Fail, File: "guard.star", Line: 1},
-		{Name: "abs", Status: builtins.Fail, File: filepath.Join(ws, "ci", "guard.star"), Line: 2},
-		{Name: "outside", Status: builtins.Fail, File: "/elsewhere/guard.star", Line: 3},
+	r := &result.Report{Checks: []result.CheckResult{
+		{Name: "rel", Status: result.Fail, File: "guard.star", Line: 1},
+		{Name: "abs", Status: result.Fail, File: filepath.Join(ws, "ci", "guard.star"), Line: 2},
+		{Name: "outside", Status: result.Fail, File: "/elsewhere/guard.star", Line: 3},
 	}, ExitCode: 2}
 	env := map[string]string{"GITHUB_WORKSPACE": ws}
 	cmds, _ := parseGitHub(t, string(render(t, "github", Options{Getenv: getenv(env)}, r)))

@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/infra-guard/infra-guard/runtime"
+	"github.com/infra-guard/infra-guard/result"
 )
 
 // SchemaVersion is the schema_version the json format writes. It changes
@@ -63,7 +63,7 @@ func newJSON(opts Options) Reporter { return &jsonReporter{version: opts.Version
 
 // Report writes r as one JSON document, indented two spaces, with a
 // trailing newline, in a single Write.
-func (j *jsonReporter) Report(w io.Writer, r *runtime.Report) error {
+func (j *jsonReporter) Report(w io.Writer, r *result.Report) error {
 	doc := jsonReport{
 		SchemaVersion:    SchemaVersion,
 		Tool:             "infra-guard",
@@ -72,17 +72,17 @@ func (j *jsonReporter) Report(w io.Writer, r *runtime.Report) error {
 		Started:          r.Started.UTC().Format(time.RFC3339Nano),
 		DurationMS:       millis(r.Duration),
 		Rounds:           rounds(r),
-		ExitCode:         r.ExitCode,
+		ExitCode:         int(r.ExitCode),
 		Incomplete:       r.Incomplete != "",
 		IncompleteReason: r.Incomplete,
-		Errors:           nonNil(r.Errors),
+		Errors:           errorStrings(r),
 		Totals:           count(r),
 		Checks:           make([]jsonCheck, 0, len(r.Checks)),
 	}
 	for _, c := range r.Checks {
 		jc := jsonCheck{
 			Name:       c.Name,
-			Status:     status(c.Status).String(),
+			Status:     c.Status.Valid().String(),
 			Message:    c.Message,
 			DurationMS: millis(c.Duration),
 			Metrics:    make(map[string]float64, len(c.Metrics)),

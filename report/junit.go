@@ -22,8 +22,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/infra-guard/infra-guard/builtins"
-	"github.com/infra-guard/infra-guard/runtime"
+	"github.com/infra-guard/infra-guard/result"
 )
 
 type junitSuites struct {
@@ -95,14 +94,14 @@ func newJUnit(opts Options) Reporter {
 
 // Report writes r as one JUnit XML document with one testsuite (the
 // script) in a single Write.
-func (j *junitReporter) Report(w io.Writer, r *runtime.Report) error {
+func (j *junitReporter) Report(w io.Writer, r *result.Report) error {
 	suite := junitSuite{
 		Name:      oneLine(r.Script),
 		Time:      seconds(r.Duration),
 		Timestamp: junitTimestamp(r.Started),
 		Properties: []junitProperty{
 			{"infra_guard.version", j.version},
-			{"infra_guard.exit_code", strconv.Itoa(r.ExitCode)},
+			{"infra_guard.exit_code", strconv.Itoa(int(r.ExitCode))},
 		},
 	}
 	if n := rounds(r); n > 1 {
@@ -122,18 +121,18 @@ func (j *junitReporter) Report(w io.Writer, r *runtime.Report) error {
 		}
 		msg := xmlText(problemMessage(c))
 		out := checkDetails(c)
-		switch st := status(c.Status); {
-		case st == builtins.Fail, st == builtins.Warn && j.warnAsFailure:
+		switch st := c.Status.Valid(); {
+		case st == result.Fail, st == result.Warn && j.warnAsFailure:
 			tc.Failure = &junitProblem{Message: msg, Type: st.String(), Body: out}
 			suite.Failures++
-		case st == builtins.Unknown:
+		case st == result.Unknown:
 			body := out
 			if c.Backtrace != "" {
 				body = strings.TrimRight(xmlText(c.Backtrace), "\n") + "\n" + out
 			}
 			tc.Error = &junitProblem{Message: msg, Type: st.String(), Body: body}
 			suite.Errors++
-		case st == builtins.Skip:
+		case st == result.Skip:
 			tc.Skipped = &junitSkipped{Message: msg}
 			tc.SystemOut = &junitText{out}
 			suite.Skipped++
@@ -155,11 +154,11 @@ func (j *junitReporter) Report(w io.Writer, r *runtime.Report) error {
 	}
 	switch {
 	case len(r.Errors) > 0:
-		msg := strings.TrimRight(r.Errors[0], "\n")
+		msg := strings.TrimRight(r.Errors[0].String(), "\n")
 		if len(r.Errors) > 1 {
 			msg = "load failed with " + plural(len(r.Errors), "error")
 		}
-		runCase("load", "load", msg, strings.Join(r.Errors, "\n"))
+		runCase("load", "load", msg, errorText(r))
 	case len(r.Checks) == 0:
 		runCase("load", "load", "no checks registered", "the script registers no checks")
 	}
@@ -191,22 +190,22 @@ func (j *junitReporter) Report(w io.Writer, r *runtime.Report) error {
 // problemMessage is a check's message for a one-line field that must not
 // be empty (a <failure message>): the message, else the backtrace's last
 // line ("Error: …"), else "check ended <status>".
-func problemMessage(c runtime.CheckResult) string {
+func problemMessage(c result.CheckResult) string {
 	if msg := strings.TrimRight(c.Message, " \t\r\n"); msg != "" {
 		return msg
 	}
 	if bt := lines(c.Backtrace); len(bt) > 0 {
 		return strings.TrimSpace(bt[len(bt)-1])
 	}
-	return "check ended " + status(c.Status).String()
+	return "check ended " + c.Status.Valid().String()
 }
 
 // checkDetails is what <system-out> (or a <failure>'s body) holds: the
 // status and message, the metrics with their limits, and where the check
 // was registered.
-func checkDetails(c runtime.CheckResult) string {
+func checkDetails(c result.CheckResult) string {
 	var b strings.Builder
-	b.WriteString(strings.ToUpper(status(c.Status).String()))
+	b.WriteString(strings.ToUpper(c.Status.Valid().String()))
 	if msg := strings.TrimRight(c.Message, " \t\r\n"); msg != "" {
 		b.WriteString(": " + msg)
 	}

@@ -16,17 +16,17 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/infra-guard/infra-guard/builtins"
-	"github.com/infra-guard/infra-guard/runtime"
+	"github.com/infra-guard/infra-guard/result"
 )
 
-// nagiosState is the service state for an exit code, and the word for a
-// check's status in the summary and the long text.
-var nagiosState = [...]string{runtime.ExitOK: "OK", runtime.ExitWarn: "WARNING", runtime.ExitFail: "CRITICAL", runtime.ExitUnknown: "UNKNOWN"}
+// nagiosState is the service state of a run, by the status its exit code
+// reads as, and nagiosStatusWord the word for a check's status in the
+// summary and the long text.
+var nagiosState = [...]string{result.OK: "OK", result.Warn: "WARNING", result.Fail: "CRITICAL", result.Unknown: "UNKNOWN"}
 
 var nagiosStatusWord = [...]string{
-	builtins.OK: "ok", builtins.Warn: "warning", builtins.Fail: "critical",
-	builtins.Unknown: "unknown", builtins.Skip: "skipped",
+	result.OK: "ok", result.Warn: "warning", result.Fail: "critical",
+	result.Unknown: "unknown", result.Skip: "skipped",
 }
 
 // nagiosUOM are the units of measurement the guidelines allow. Any other
@@ -48,30 +48,29 @@ var _ Reporter = (*nagiosReporter)(nil)
 func newNagios(Options) Reporter { return &nagiosReporter{} }
 
 // Report writes the plugin output in a single Write.
-func (n *nagiosReporter) Report(w io.Writer, r *runtime.Report) error {
+func (n *nagiosReporter) Report(w io.Writer, r *result.Report) error {
 	var b strings.Builder
-	code := exitCode(r)
-	b.WriteString(nagiosState[code] + ": " + nagiosText(nagiosSummary(r)))
+	b.WriteString(nagiosState[r.ExitCode.Status()] + ": " + nagiosText(nagiosSummary(r)))
 	if perf := nagiosPerfdata(r); perf != "" {
 		b.WriteString(" | " + perf)
 	}
 	b.WriteByte('\n')
 
 	for _, e := range r.Errors {
-		b.WriteString("[UNKNOWN] " + nagiosText(flatten(e)) + "\n")
+		b.WriteString("[UNKNOWN] " + nagiosText(flatten(e.String())) + "\n")
 	}
 	// Problems, worst first (FAIL, UNKNOWN, WARN), else in report order.
-	problems := make([]runtime.CheckResult, 0, len(r.Checks))
+	problems := make([]result.CheckResult, 0, len(r.Checks))
 	for _, c := range r.Checks {
-		if st := status(c.Status); st == builtins.Fail || st == builtins.Unknown || st == builtins.Warn {
+		if st := c.Status.Valid(); st == result.Fail || st == result.Unknown || st == result.Warn {
 			problems = append(problems, c)
 		}
 	}
-	slices.SortStableFunc(problems, func(a, b runtime.CheckResult) int {
-		return status(b.Status).Severity() - status(a.Status).Severity()
+	slices.SortStableFunc(problems, func(a, b result.CheckResult) int {
+		return b.Status.Valid().Severity() - a.Status.Valid().Severity()
 	})
 	for _, c := range problems {
-		line := "[" + strings.ToUpper(nagiosStatusWord[status(c.Status)]) + "] " + oneLine(c.Name) + ": " + flatten(problemMessage(c))
+		line := "[" + strings.ToUpper(nagiosStatusWord[c.Status.Valid()]) + "] " + oneLine(c.Name) + ": " + flatten(problemMessage(c))
 		b.WriteString(nagiosText(line) + "\n")
 	}
 	_, err := io.WriteString(w, b.String())
@@ -80,7 +79,7 @@ func (n *nagiosReporter) Report(w io.Writer, r *runtime.Report) error {
 
 // nagiosSummary is the text after "STATE: ": the counts per status, worst
 // first, naming the checks that did not pass.
-func nagiosSummary(r *runtime.Report) string {
+func nagiosSummary(r *result.Report) string {
 	var prefix string
 	if r.Incomplete != "" {
 		prefix = "run incomplete (" + oneLine(r.Incomplete) + "); "
@@ -91,19 +90,19 @@ func nagiosSummary(r *runtime.Report) string {
 	case len(r.Checks) == 0:
 		return prefix + "no checks registered"
 	}
-	names := map[builtins.Status][]string{}
+	names := map[result.Status][]string{}
 	for _, c := range r.Checks {
-		st := status(c.Status)
+		st := c.Status.Valid()
 		names[st] = append(names[st], oneLine(c.Name))
 	}
 	parts := []string{}
-	for _, st := range []builtins.Status{builtins.Fail, builtins.Unknown, builtins.Warn, builtins.OK, builtins.Skip} {
+	for _, st := range []result.Status{result.Fail, result.Unknown, result.Warn, result.OK, result.Skip} {
 		ns := names[st]
 		if len(ns) == 0 {
 			continue
 		}
 		part := strconv.Itoa(len(ns)) + " " + nagiosStatusWord[st]
-		if st == builtins.Fail || st == builtins.Unknown || st == builtins.Warn {
+		if st == result.Fail || st == result.Unknown || st == result.Warn {
 			shown := ns[:min(len(ns), maxSummaryNames)]
 			list := strings.Join(shown, ", ")
 			if len(ns) > len(shown) {
@@ -123,7 +122,7 @@ func nagiosSummary(r *runtime.Report) string {
 // nagiosPerfdata is every metric of every check as
 // 'label'=value[UOM];[warn];[crit];[min];[max], separated by spaces, with
 // unique labels "check_metric".
-func nagiosPerfdata(r *runtime.Report) string {
+func nagiosPerfdata(r *result.Report) string {
 	var items []string
 	seen := map[string]bool{}
 	for _, c := range r.Checks {
@@ -181,7 +180,7 @@ func nagiosRange(s string) string {
 	if s == "" {
 		return ""
 	}
-	rg, err := builtins.ParseRange(s)
+	rg, err := result.ParseRange(s)
 	if err != nil {
 		return ""
 	}

@@ -23,17 +23,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/infra-guard/infra-guard/result"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
-
-	"github.com/infra-guard/infra-guard/builtins"
-	"github.com/infra-guard/infra-guard/runtime"
 )
 
 // promStatus is the value of infra_guard_check_status: the Nagios codes for
 // ok, warn, fail and unknown, and -1 for a skipped check, so that an alert
 // on "status > 0" or "status >= 2" never fires for one.
-var promStatus = [...]float64{builtins.OK: 0, builtins.Warn: 1, builtins.Fail: 2, builtins.Unknown: 3, builtins.Skip: -1}
+var promStatus = [...]float64{result.OK: 0, result.Warn: 1, result.Fail: 2, result.Unknown: 3, result.Skip: -1}
 
 type promReporter struct{}
 
@@ -82,7 +80,7 @@ func newPromGauges(reg *prometheus.Registry) *promGauges {
 }
 
 // Report writes r in the text exposition format in a single Write.
-func (p *promReporter) Report(w io.Writer, r *runtime.Report) error {
+func (p *promReporter) Report(w io.Writer, r *result.Report) error {
 	reg := prometheus.NewRegistry()
 	g := newPromGauges(reg)
 	script := promLabel(r.Script)
@@ -96,13 +94,13 @@ func (p *promReporter) Report(w io.Writer, r *runtime.Report) error {
 		return nil
 	}
 
-	n := map[builtins.Status]int{}
+	n := map[result.Status]int{}
 	for _, c := range r.Checks {
-		st := status(c.Status)
+		st := c.Status.Valid()
 		n[st]++
 		check := promLabel(c.Name)
 		success := 1.0
-		if st == builtins.Fail || st == builtins.Unknown {
+		if st == result.Fail || st == result.Unknown {
 			success = 0
 		}
 		if err := set(g.success, success, check, script); err != nil {
@@ -122,7 +120,7 @@ func (p *promReporter) Report(w io.Writer, r *runtime.Report) error {
 			}
 		}
 	}
-	for _, st := range []builtins.Status{builtins.OK, builtins.Warn, builtins.Fail, builtins.Unknown, builtins.Skip} {
+	for _, st := range []result.Status{result.OK, result.Warn, result.Fail, result.Unknown, result.Skip} {
 		if err := set(g.runChecks, float64(n[st]), script, st.String()); err != nil {
 			return err
 		}

@@ -9,12 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/infra-guard/infra-guard/result"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-
-	"github.com/infra-guard/infra-guard/builtins"
-	"github.com/infra-guard/infra-guard/runtime"
 )
 
 // parseProm reads the prometheus format back with Prometheus' own text
@@ -111,19 +109,19 @@ func TestPrometheusValid(t *testing.T) {
 				t.Errorf("last run %v, want %v", v, end)
 			}
 			n := r.Counts()
-			for _, st := range []builtins.Status{builtins.OK, builtins.Warn, builtins.Fail, builtins.Unknown, builtins.Skip} {
+			for _, st := range []result.Status{result.OK, result.Warn, result.Fail, result.Unknown, result.Skip} {
 				if v, ok := promValue(t, fams, "infra_guard_run_checks", map[string]string{"script": r.Script, "status": st.String()}); !ok || v != float64(n[st]) {
 					t.Errorf("run_checks{status=%q} = %v, want %d", st, v, n[st])
 				}
 			}
 			for _, c := range r.Checks {
 				labels := map[string]string{"check": c.Name, "script": r.Script}
-				wantStatus := map[builtins.Status]float64{builtins.OK: 0, builtins.Warn: 1, builtins.Fail: 2, builtins.Unknown: 3, builtins.Skip: -1}[c.Status]
+				wantStatus := map[result.Status]float64{result.OK: 0, result.Warn: 1, result.Fail: 2, result.Unknown: 3, result.Skip: -1}[c.Status]
 				if v, ok := promValue(t, fams, "infra_guard_check_status", labels); !ok || v != wantStatus {
 					t.Errorf("%q: status %v, want %v", c.Name, v, wantStatus)
 				}
 				wantSuccess := 1.0
-				if c.Status == builtins.Fail || c.Status == builtins.Unknown {
+				if c.Status == result.Fail || c.Status == result.Unknown {
 					wantSuccess = 0
 				}
 				if v, ok := promValue(t, fams, "infra_guard_check_success", labels); !ok || v != wantSuccess {
@@ -146,11 +144,11 @@ func TestPrometheusValid(t *testing.T) {
 // TestPrometheusLabels: label values that need escaping, or are not UTF-8,
 // still parse, and the duplicate metric keeps its last value.
 func TestPrometheusLabels(t *testing.T) {
-	r := &runtime.Report{
+	r := &result.Report{
 		Script: "a\"b\\c\nd", Started: started, Duration: time.Second,
-		Checks: []runtime.CheckResult{{
-			Name: "bad \xff utf8", Status: builtins.OK,
-			Metrics: []builtins.Metric{{Name: "x", Value: math.Inf(1)}, {Name: "y", Value: math.NaN()}},
+		Checks: []result.CheckResult{{
+			Name: "bad \xff utf8", Status: result.OK,
+			Metrics: []result.Metric{{Name: "x", Value: math.Inf(1)}, {Name: "y", Value: math.NaN()}},
 		}},
 	}
 	fams := parseProm(t, render(t, "prometheus", Options{}, r))
@@ -168,7 +166,7 @@ func TestPrometheusLabels(t *testing.T) {
 // CLI reports) has no start time; the timestamp is then the time of
 // writing, not year 1.
 func TestPrometheusNoStart(t *testing.T) {
-	r := &runtime.Report{Script: "guard.star", Errors: []string{"guard.star:1:1: boom"}, ExitCode: 3}
+	r := &result.Report{Script: "guard.star", Errors: []result.Diagnostic{{File: "guard.star", Line: 1, Col: 1, Msg: "boom"}}, ExitCode: 3}
 	before := float64(time.Now().Unix())
 	fams := parseProm(t, render(t, "prometheus", Options{}, r))
 	v, _ := promValue(t, fams, "infra_guard_last_run_timestamp_seconds", map[string]string{"script": "guard.star"})

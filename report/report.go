@@ -1,4 +1,4 @@
-// Package report turns a run's runtime.Report into the bytes a person or a
+// Package report turns a run's result.Report into the bytes a person or a
 // machine reads: one file per format, each behind the one small Reporter
 // interface, and a registry (Formats) that the command line picks from by
 // name.
@@ -15,13 +15,12 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/infra-guard/infra-guard/builtins"
-	"github.com/infra-guard/infra-guard/runtime"
+	"github.com/infra-guard/infra-guard/result"
 )
 
 // Reporter writes a run's report in one format.
 type Reporter interface {
-	Report(w io.Writer, r *runtime.Report) error
+	Report(w io.Writer, r *result.Report) error
 }
 
 // Options configure a reporter. Each format uses what applies to it.
@@ -84,19 +83,9 @@ func Names() []string {
 	return slices.Sorted(maps.Keys(Formats))
 }
 
-// status returns s, or Unknown when s is not one of the five statuses, so a
-// reporter never panics on a result the runtime got wrong.
-func status(s builtins.Status) builtins.Status {
-	switch s {
-	case builtins.OK, builtins.Warn, builtins.Fail, builtins.Unknown, builtins.Skip:
-		return s
-	}
-	return builtins.Unknown
-}
-
 // rounds is how many rounds the run took: 1, more when --wait re-ran
 // failing checks, 0 when no check ran.
-func rounds(r *runtime.Report) int {
+func rounds(r *result.Report) int {
 	if len(r.Checks) == 0 {
 		return 0
 	}
@@ -113,30 +102,34 @@ type totals struct {
 	Skip    int `json:"skip"`
 }
 
-func count(r *runtime.Report) totals {
+func count(r *result.Report) totals {
 	t := totals{Checks: len(r.Checks)}
 	for _, c := range r.Checks {
-		switch status(c.Status) {
-		case builtins.OK:
+		switch c.Status.Valid() {
+		case result.OK:
 			t.OK++
-		case builtins.Warn:
+		case result.Warn:
 			t.Warn++
-		case builtins.Fail:
+		case result.Fail:
 			t.Fail++
-		case builtins.Unknown:
+		case result.Unknown:
 			t.Unknown++
-		case builtins.Skip:
+		case result.Skip:
 			t.Skip++
 		}
 	}
 	return t
 }
 
-// exitCode is the report's exit code, read as UNKNOWN when out of range, for
-// formats that index a table by it.
-func exitCode(r *runtime.Report) int {
-	if r.ExitCode < runtime.ExitOK || r.ExitCode > runtime.ExitUnknown {
-		return runtime.ExitUnknown
+// errorStrings is the report's load errors, each "file:line:col: message";
+// never nil, so JSON gets [] and not null.
+func errorStrings(r *result.Report) []string {
+	out := make([]string, len(r.Errors))
+	for i, d := range r.Errors {
+		out[i] = d.String()
 	}
-	return r.ExitCode
+	return out
 }
+
+// errorText is the report's load errors, one a line.
+func errorText(r *result.Report) string { return strings.Join(errorStrings(r), "\n") }

@@ -11,9 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/infra-guard/infra-guard/builtins"
 	"github.com/infra-guard/infra-guard/report/schema"
-	"github.com/infra-guard/infra-guard/runtime"
+	"github.com/infra-guard/infra-guard/result"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden from the current output")
@@ -24,43 +23,43 @@ var started = time.Date(2026, 3, 14, 10, 26, 53, 589793000, time.FixedZone("CET"
 
 // fixtures are hand-built reports covering every status, metrics, tags,
 // backtraces, load errors, an interrupted run and a script without checks.
-func fixtures() map[string]*runtime.Report {
-	reports := map[string]*runtime.Report{
+func fixtures() map[string]*result.Report {
+	reports := map[string]*result.Report{
 		"statuses": {
 			Script:   "guard.star",
 			Started:  started,
 			Duration: 1341 * time.Millisecond,
-			Checks: []runtime.CheckResult{
+			Checks: []result.CheckResult{
 				{
-					Name: "root-disk", Status: builtins.OK, Message: "root disk 41.5% used",
-					Metrics: []builtins.Metric{{Name: "root disk", Value: 41.5, Unit: "%", Warn: "80", Crit: "90"}},
+					Name: "root-disk", Status: result.OK, Message: "root disk 41.5% used",
+					Metrics: []result.Metric{{Name: "root disk", Value: 41.5, Unit: "%", Warn: "80", Crit: "90"}},
 					Tags:    []string{"system"}, File: "guard.star", Line: 14,
 					Duration: 12400 * time.Microsecond,
 				},
 				{
-					Name: "api", Status: builtins.Warn, Message: "database degraded",
-					Metrics: []builtins.Metric{{Name: "latency_ms", Value: 1234}, {Name: "attempts", Value: 2}},
+					Name: "api", Status: result.Warn, Message: "database degraded",
+					Metrics: []result.Metric{{Name: "latency_ms", Value: 1234}, {Name: "attempts", Value: 2}},
 					Tags:    []string{"network"}, File: "guard.star", Line: 15,
 					Duration: 1234567 * time.Microsecond,
 				},
 				{
-					Name: "nginx", Status: builtins.Fail, Message: "check returned False",
+					Name: "nginx", Status: result.Fail, Message: "check returned False",
 					File: "guard.star", Line: 16, Duration: 3 * time.Millisecond,
 				},
 				{
-					Name: "broken", Status: builtins.Unknown, Message: "floored division by zero",
+					Name: "broken", Status: result.Unknown, Message: "floored division by zero",
 					File: "guard.star", Line: 20, Duration: 400 * time.Microsecond,
 					Backtrace: "Traceback (most recent call last):\n  guard.star:20:6: in <toplevel>\n  lib/web.star:9:12: in broken\nError: floored division by zero\n",
 				},
 				{
-					Name: "site https://example.org", Status: builtins.Skip,
+					Name: "site https://example.org", Status: result.Skip,
 					Message: `skipped: "api" did not pass`, Tags: []string{"network", "public"},
 					File: "guard.star", Line: 19,
 				},
 				{
-					Name: "certs", Status: builtins.Warn,
+					Name: "certs", Status: result.Warn,
 					Message: "2 certificates expire soon:\n  a.example.org in 9 days\n  b.example.org in 12 days\n",
-					Metrics: []builtins.Metric{{Name: "min_days_left", Value: 9, Unit: "d", Warn: "14:", Crit: "7:"}},
+					Metrics: []result.Metric{{Name: "min_days_left", Value: 9, Unit: "d", Warn: "14:", Crit: "7:"}},
 					File:    "guard.star", Line: 21, Duration: 87 * time.Millisecond,
 				},
 			},
@@ -69,27 +68,27 @@ func fixtures() map[string]*runtime.Report {
 			Script:   "(built-in default)",
 			Started:  started,
 			Duration: 2 * time.Millisecond,
-			Checks: []runtime.CheckResult{
-				{Name: "memory", Status: builtins.OK, Duration: 150 * time.Microsecond},
+			Checks: []result.CheckResult{
+				{Name: "memory", Status: result.OK, Duration: 150 * time.Microsecond},
 			},
 		},
 		"load_errors": {
 			Script:   "guard.star",
 			Started:  started,
 			Duration: 4 * time.Millisecond,
-			Errors: []string{
-				"guard.star:3:7: env: API_URL is not set",
-				"guard.star:4:9: secret: API_TOKEN is not set (nor API_TOKEN_FILE)",
-				"guard.star:12:1: check: cycle in after:\n  api -> db -> api",
+			Errors: []result.Diagnostic{
+				{File: "guard.star", Line: 3, Col: 7, Msg: "env: API_URL is not set"},
+				{File: "guard.star", Line: 4, Col: 9, Msg: "secret: API_TOKEN is not set (nor API_TOKEN_FILE)"},
+				{File: "guard.star", Line: 12, Col: 1, Msg: "check: cycle in after:\n  api -> db -> api"},
 			},
 		},
 		"incomplete": {
 			Script:   "guard.star",
 			Started:  started,
 			Duration: 20 * time.Second,
-			Checks: []runtime.CheckResult{
-				{Name: "root-disk", Status: builtins.OK, Message: "root disk 41.5% used", File: "guard.star", Line: 14, Duration: 8 * time.Millisecond},
-				{Name: "nfs", Status: builtins.Fail, Message: "disk: /mnt/nfs: context canceled", File: "guard.star", Line: 15, Duration: 19970 * time.Millisecond},
+			Checks: []result.CheckResult{
+				{Name: "root-disk", Status: result.OK, Message: "root disk 41.5% used", File: "guard.star", Line: 14, Duration: 8 * time.Millisecond},
+				{Name: "nfs", Status: result.Fail, Message: "disk: /mnt/nfs: context canceled", File: "guard.star", Line: 15, Duration: 19970 * time.Millisecond},
 			},
 			Incomplete: "interrupted by signal: terminated",
 		},
@@ -98,13 +97,13 @@ func fixtures() map[string]*runtime.Report {
 			Started:  started,
 			Duration: 12300 * time.Millisecond,
 			Rounds:   4, // --wait re-ran the failing checks three times
-			Checks: []runtime.CheckResult{
+			Checks: []result.CheckResult{
 				{
-					Name: "api", Status: builtins.OK, Message: "healthy in 12 ms",
-					Metrics: []builtins.Metric{{Name: "latency_ms", Value: 12, Unit: "ms", Warn: "500", Crit: "2000"}},
+					Name: "api", Status: result.OK, Message: "healthy in 12 ms",
+					Metrics: []result.Metric{{Name: "latency_ms", Value: 12, Unit: "ms", Warn: "500", Crit: "2000"}},
 					File:    "guard.star", Line: 3, Duration: 12 * time.Millisecond,
 				},
-				{Name: "db", Status: builtins.OK, File: "guard.star", Line: 4, Duration: 3 * time.Millisecond},
+				{Name: "db", Status: result.OK, File: "guard.star", Line: 4, Duration: 3 * time.Millisecond},
 			},
 		},
 		"zero_checks": {
@@ -114,7 +113,7 @@ func fixtures() map[string]*runtime.Report {
 		},
 	}
 	for _, r := range reports {
-		r.ExitCode = runtime.ExitCode(r, false)
+		r.ExitCode = result.Judge(r, false)
 	}
 	return reports
 }
@@ -123,7 +122,7 @@ func fixtures() map[string]*runtime.Report {
 // inside GitHub Actions does not append to the real step summary.
 func noEnv(string) string { return "" }
 
-func render(t *testing.T, format string, opts Options, r *runtime.Report) []byte {
+func render(t *testing.T, format string, opts Options, r *result.Report) []byte {
 	t.Helper()
 	rep, err := New(format, opts)
 	if err != nil {
@@ -260,7 +259,7 @@ func TestTextShape(t *testing.T) {
 			t.Errorf("%s: %d check lines, want %d:\n%s", name, heads, len(r.Checks), out)
 		}
 		for _, e := range r.Errors {
-			first, _, _ := strings.Cut(e, "\n")
+			first, _, _ := strings.Cut(e.String(), "\n")
 			if !slices.Contains(ls, "ERROR "+first) {
 				t.Errorf("%s: no line %q:\n%s", name, "ERROR "+first, out)
 			}
@@ -285,14 +284,14 @@ func TestTextShape(t *testing.T) {
 // TestTextSanitize checks that a message cannot drive the terminal: escape
 // sequences, carriage returns and other controls are shown escaped.
 func TestTextSanitize(t *testing.T) {
-	r := &runtime.Report{
+	r := &result.Report{
 		Started: started,
-		Checks: []runtime.CheckResult{{
+		Checks: []result.CheckResult{{
 			Name:    "evil\nname",
-			Status:  builtins.Fail,
+			Status:  result.Fail,
 			Message: "body: \x1b[2J\x1b[32mall good\rOK\x07 \u009b31m\r\nsecond line\t(tab kept)",
 		}},
-		Errors:     []string{"bad\x1b]0;title\x07"},
+		Errors:     []result.Diagnostic{{Msg: "bad\x1b]0;title\x07"}},
 		Incomplete: "sig\x1bnal",
 	}
 	out := string(render(t, "text", Options{}, r))
@@ -313,10 +312,10 @@ func TestTextSanitize(t *testing.T) {
 
 func TestTextAlignment(t *testing.T) {
 	long := strings.Repeat("n", maxNameWidth+10)
-	r := &runtime.Report{Checks: []runtime.CheckResult{
-		{Name: "a", Status: builtins.OK, Duration: 5 * time.Millisecond, Message: "m1"},
-		{Name: "ünïcödé", Status: builtins.OK, Duration: 2*time.Minute + 5*time.Second, Message: "m2"},
-		{Name: long, Status: builtins.OK, Duration: time.Millisecond, Message: "m3"},
+	r := &result.Report{Checks: []result.CheckResult{
+		{Name: "a", Status: result.OK, Duration: 5 * time.Millisecond, Message: "m1"},
+		{Name: "ünïcödé", Status: result.OK, Duration: 2*time.Minute + 5*time.Second, Message: "m2"},
+		{Name: long, Status: result.OK, Duration: time.Millisecond, Message: "m3"},
 	}}
 	out := string(render(t, "text", Options{}, r))
 	pad := func(s string) string { return s + strings.Repeat(" ", maxNameWidth-len([]rune(s))) }
@@ -385,7 +384,7 @@ func TestWrite(t *testing.T) {
 
 // TestBadStatus: a status outside the five is reported as unknown, not a panic.
 func TestBadStatus(t *testing.T) {
-	r := &runtime.Report{Started: started, Checks: []runtime.CheckResult{{Name: "x", Status: builtins.Status(42)}}, ExitCode: 3}
+	r := &result.Report{Started: started, Checks: []result.CheckResult{{Name: "x", Status: result.Status(42)}}, ExitCode: 3}
 	if out := render(t, "text", Options{}, r); !bytes.HasPrefix(out, []byte("UNKN  x")) {
 		t.Errorf("text: %q", out)
 	}

@@ -9,9 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/infra-guard/infra-guard/builtins"
 	"github.com/infra-guard/infra-guard/report/schema"
-	"github.com/infra-guard/infra-guard/runtime"
+	"github.com/infra-guard/infra-guard/result"
 )
 
 func TestJSONValidates(t *testing.T) {
@@ -64,7 +63,7 @@ func TestJSONShape(t *testing.T) {
 
 // TestJSONEmptyCollections: arrays and objects are [] and {}, never null.
 func TestJSONEmptyCollections(t *testing.T) {
-	r := &runtime.Report{Checks: []runtime.CheckResult{{Name: "x"}}}
+	r := &result.Report{Checks: []result.CheckResult{{Name: "x"}}}
 	out := string(render(t, "json", Options{}, r))
 	for _, want := range []string{`"errors": []`, `"metrics": {}`, `"tags": []`, `"checks": [`} {
 		if !strings.Contains(out, want) {
@@ -79,7 +78,7 @@ func TestJSONEmptyCollections(t *testing.T) {
 	if err := schema.Validate([]byte(out)); err != nil {
 		t.Error(err)
 	}
-	zero := string(render(t, "json", Options{}, &runtime.Report{ExitCode: 3}))
+	zero := string(render(t, "json", Options{}, &result.Report{ExitCode: 3}))
 	if !strings.Contains(zero, `"checks": []`) {
 		t.Errorf("zero checks:\n%s", zero)
 	}
@@ -88,7 +87,7 @@ func TestJSONEmptyCollections(t *testing.T) {
 // TestJSONNonFinite: NaN and infinities cannot be JSON numbers; such metrics
 // are left out and the report is still written and valid.
 func TestJSONNonFinite(t *testing.T) {
-	r := &runtime.Report{Checks: []runtime.CheckResult{{Name: "x", Metrics: []builtins.Metric{
+	r := &result.Report{Checks: []result.CheckResult{{Name: "x", Metrics: []result.Metric{
 		{Name: "nan", Value: math.NaN()}, {Name: "inf", Value: math.Inf(-1)}, {Name: "fine", Value: 1.5},
 	}}}}
 	out := render(t, "json", Options{}, r)
@@ -107,7 +106,7 @@ func TestJSONNonFinite(t *testing.T) {
 // TestJSONNoHTMLEscape: "<secret:NAME>" stays readable (and matchable by the
 // scrubber's plain form) rather than becoming \u003c…\u003e.
 func TestJSONNoHTMLEscape(t *testing.T) {
-	r := &runtime.Report{Checks: []runtime.CheckResult{{Name: "x", Message: "sent <secret:TOKEN> & more"}}}
+	r := &result.Report{Checks: []result.CheckResult{{Name: "x", Message: "sent <secret:TOKEN> & more"}}}
 	if out := render(t, "json", Options{}, r); !bytes.Contains(out, []byte(`"sent <secret:TOKEN> & more"`)) {
 		t.Errorf("%s", out)
 	}

@@ -34,8 +34,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/infra-guard/infra-guard/builtins"
-	"github.com/infra-guard/infra-guard/runtime"
+	"github.com/infra-guard/infra-guard/result"
 )
 
 type tapReporter struct{ warnAsFailure bool }
@@ -45,7 +44,7 @@ var _ Reporter = (*tapReporter)(nil)
 func newTAP(opts Options) Reporter { return &tapReporter{warnAsFailure: opts.WarnAsFailure} }
 
 // Report writes r as a TAP 14 document in a single Write.
-func (t *tapReporter) Report(w io.Writer, r *runtime.Report) error {
+func (t *tapReporter) Report(w io.Writer, r *result.Report) error {
 	var b strings.Builder
 	b.WriteString("TAP version 14\n")
 	summary := "# " + (&textReporter{}).summary(r) + "\n"
@@ -53,14 +52,14 @@ func (t *tapReporter) Report(w io.Writer, r *runtime.Report) error {
 	if len(r.Errors) > 0 || len(r.Checks) == 0 {
 		// Nothing ran: the errors as comments, then a bail out.
 		for _, e := range r.Errors {
-			for _, l := range lines(e) {
+			for _, l := range lines(e.String()) {
 				b.WriteString(strings.TrimRight("# "+l, " ") + "\n")
 			}
 		}
 		b.WriteString(summary)
 		reason := "no checks registered"
 		if len(r.Errors) > 0 {
-			reason = firstLine(r.Errors[0])
+			reason = firstLine(r.Errors[0].String())
 			if n := len(r.Errors) - 1; n > 0 {
 				reason += " (and " + plural(n, "more load error") + ")"
 			}
@@ -72,16 +71,16 @@ func (t *tapReporter) Report(w io.Writer, r *runtime.Report) error {
 
 	b.WriteString("1.." + strconv.Itoa(len(r.Checks)) + "\n")
 	for i, c := range r.Checks {
-		st := status(c.Status)
+		st := c.Status.Valid()
 		ok := "ok"
-		if st == builtins.Fail || st == builtins.Unknown || st == builtins.Warn && t.warnAsFailure {
+		if st == result.Fail || st == result.Unknown || st == result.Warn && t.warnAsFailure {
 			ok = "not ok"
 		}
 		b.WriteString(ok + " " + strconv.Itoa(i+1) + " - " + tapEscape(oneLine(c.Name)))
 		switch st {
-		case builtins.Skip:
+		case result.Skip:
 			b.WriteString(directive("SKIP", c.Message))
-		case builtins.Warn:
+		case result.Warn:
 			b.WriteString(directive("WARN", c.Message))
 		}
 		b.WriteByte('\n')

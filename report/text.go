@@ -18,8 +18,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/infra-guard/infra-guard/builtins"
-	"github.com/infra-guard/infra-guard/runtime"
+	"github.com/infra-guard/infra-guard/result"
 )
 
 // ANSI SGR sequences.
@@ -34,11 +33,11 @@ const (
 
 // textStatus is each status's fixed-width label and colour.
 var textStatus = [...]struct{ label, color string }{
-	builtins.OK:      {"OK", ansiGreen},
-	builtins.Warn:    {"WARN", ansiYellow},
-	builtins.Fail:    {"FAIL", ansiRed},
-	builtins.Unknown: {"UNKN", ansiMagenta},
-	builtins.Skip:    {"SKIP", ansiDim},
+	result.OK:      {"OK", ansiGreen},
+	result.Warn:    {"WARN", ansiYellow},
+	result.Fail:    {"FAIL", ansiRed},
+	result.Unknown: {"UNKN", ansiMagenta},
+	result.Skip:    {"SKIP", ansiDim},
 }
 
 const (
@@ -58,7 +57,7 @@ func newText(opts Options) Reporter { return &textReporter{color: opts.Color} }
 // Report writes one line per check in report order, each load error on a
 // line starting "ERROR ", and a summary line. The whole report is written
 // with a single Write.
-func (t *textReporter) Report(w io.Writer, r *runtime.Report) error {
+func (t *textReporter) Report(w io.Writer, r *result.Report) error {
 	var b strings.Builder
 
 	nameW, durW := 0, minDurWidth
@@ -68,7 +67,7 @@ func (t *textReporter) Report(w io.Writer, r *runtime.Report) error {
 	}
 
 	for _, c := range r.Checks {
-		st := textStatus[status(c.Status)]
+		st := textStatus[c.Status.Valid()]
 		msg := lines(c.Message)
 		line := t.paint(st.color, st.label) + strings.Repeat(" ", labelWidth-len(st.label)) +
 			"  " + padRight(oneLine(c.Name), nameW) +
@@ -84,7 +83,7 @@ func (t *textReporter) Report(w io.Writer, r *runtime.Report) error {
 	}
 
 	for _, e := range r.Errors {
-		msg := lines(e)
+		msg := lines(e.String())
 		if len(msg) == 0 {
 			msg = []string{"(empty error)"}
 		}
@@ -101,7 +100,7 @@ func (t *textReporter) Report(w io.Writer, r *runtime.Report) error {
 
 // summary is the last line: counts, total time and exit code, e.g.
 // "3 checks: 1 ok, 1 warn, 1 fail, 0 unknown, 0 skipped in 34ms — exit 2".
-func (t *textReporter) summary(r *runtime.Report) string {
+func (t *textReporter) summary(r *result.Report) string {
 	var b strings.Builder
 	if r.Incomplete != "" {
 		b.WriteString(t.paint(ansiMagenta, "INCOMPLETE") + " (" + oneLine(r.Incomplete) + "): ")
@@ -127,7 +126,7 @@ func (t *textReporter) summary(r *runtime.Report) string {
 	default:
 		b.WriteString(t.paint(ansiMagenta, "no checks registered"))
 	}
-	b.WriteString(exitSep + strconv.Itoa(r.ExitCode))
+	b.WriteString(exitSep + strconv.Itoa(int(r.ExitCode)))
 	return b.String()
 }
 

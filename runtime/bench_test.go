@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/infra-guard/infra-guard/builtins"
+	"github.com/infra-guard/infra-guard/result"
 	"github.com/infra-guard/infra-guard/runtime"
 )
 
@@ -37,12 +37,12 @@ func benchmarkSchedule(b *testing.B, n int) {
 		b.Fatalf("loaded %d checks, want %d", len(g.Checks), n)
 	}
 	b.ReportAllocs()
-	var rep *runtime.Report
+	var rep *result.Report
 	for b.Loop() {
 		rep = g.Run(context.Background())
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/check")
-	if got := rep.Counts()[builtins.OK]; got != n {
+	if got := rep.Counts()[result.OK]; got != n {
 		b.Fatalf("last run: %d checks OK, want %d: %+v", got, n, rep.Checks[0])
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/infra-guard/infra-guard/builtins"
+	"github.com/infra-guard/infra-guard/result"
 )
 
 // errRunDeadline is the cause of the run context's expiry at --timeout.
@@ -27,7 +28,7 @@ const stuckGrace = 500 * time.Millisecond
 // Run runs every check and returns the report. When ctx is cancelled (a
 // signal), running checks are cancelled, checks not yet started are marked
 // not run, and the report is marked incomplete with the cause.
-func (g *Guard) Run(ctx context.Context) *Report {
+func (g *Guard) Run(ctx context.Context) *result.Report {
 	start := time.Now()
 	runCtx := ctx
 	if g.opts.Timeout > 0 {
@@ -41,7 +42,7 @@ func (g *Guard) Run(ctx context.Context) *Report {
 	stopWatch := watchHeap(runCtx, g.opts.MaxHeap, 20*time.Millisecond, cancelRun)
 	defer stopWatch()
 
-	results := make([]CheckResult, len(g.Checks))
+	results := make([]result.CheckResult, len(g.Checks))
 	done := make(map[string]chan struct{}, len(g.Checks))
 	index := make(map[string]int, len(g.Checks))
 	for i, c := range g.Checks {
@@ -58,7 +59,7 @@ func (g *Guard) Run(ctx context.Context) *Report {
 		// from the grace timer when a stuck builtin keeps that goroutine.
 		var once sync.Once
 		acquired := false
-		finish := func(r CheckResult) {
+		finish := func(r result.CheckResult) {
 			once.Do(func() {
 				results[i] = r
 				if acquired {
@@ -69,7 +70,7 @@ func (g *Guard) Run(ctx context.Context) *Report {
 			})
 		}
 		go func() {
-			r := CheckResult{Name: c.Name, Tags: c.Tags, File: c.File, Line: c.Line}
+			r := result.CheckResult{Name: c.Name, Tags: c.Tags, File: c.File, Line: c.Line}
 			for _, dep := range c.After {
 				select {
 				case <-done[dep]:
@@ -77,8 +78,8 @@ func (g *Guard) Run(ctx context.Context) *Report {
 					finish(g.notRun(r, runCtx))
 					return
 				}
-				if d := results[index[dep]]; d.Status != builtins.OK && d.Status != builtins.Warn {
-					r.Status = builtins.Skip
+				if d := results[index[dep]]; d.Status != result.OK && d.Status != result.Warn {
+					r.Status = result.Skip
 					r.Message = fmt.Sprintf("skipped: check %q, which it runs after, ended %s", dep, strings.ToUpper(d.Status.String()))
 					finish(r)
 					return
@@ -96,20 +97,20 @@ func (g *Guard) Run(ctx context.Context) *Report {
 	}
 	wg.Wait()
 
-	rep := &Report{Script: g.Script, Started: start, Checks: results, Duration: time.Since(start)}
+	rep := &result.Report{Script: g.Script, Started: start, Checks: results, Duration: time.Since(start)}
 	if ctx.Err() != nil {
 		rep.Incomplete = context.Cause(ctx).Error()
 	}
-	rep.ExitCode = ExitCode(rep, false)
+	rep.ExitCode = result.Judge(rep, false)
 	return rep
 }
 
 // notRun records a check that never started because the run ended first.
-func (g *Guard) notRun(r CheckResult, runCtx context.Context) CheckResult {
+func (g *Guard) notRun(r result.CheckResult, runCtx context.Context) result.CheckResult {
 	cause := context.Cause(runCtx)
-	r.Status = builtins.Unknown
+	r.Status = result.Unknown
 	if errors.Is(cause, errRunDeadline) {
-		r.Status = builtins.Fail
+		r.Status = result.Fail
 	}
 	r.Message = "not run: " + cause.Error()
 	return r
@@ -117,7 +118,7 @@ func (g *Guard) notRun(r CheckResult, runCtx context.Context) CheckResult {
 
 // runCheck runs one check in its own thread, on the calling goroutine, and
 // hands the result to finish.
-func (g *Guard) runCheck(runCtx context.Context, shared *builtins.Run, c *Check, r CheckResult, finish func(CheckResult)) {
+func (g *Guard) runCheck(runCtx context.Context, shared *builtins.Run, c *Check, r result.CheckResult, finish func(result.CheckResult)) {
 	timeout := c.Timeout
 	if timeout == 0 {
 		timeout = g.opts.CheckTimeout
@@ -184,7 +185,7 @@ func (g *Guard) runCheck(runCtx context.Context, shared *builtins.Run, c *Check,
 
 	switch {
 	case o.panicked != nil:
-		r.Status = builtins.Unknown
+		r.Status = result.Unknown
 		r.Message = fmt.Sprintf("internal error (recovered panic): %v", o.panicked)
 		log.Error("check panicked; this is a bug in infra-guard or a script that exhausted memory", "panic", fmt.Sprint(o.panicked))
 	case o.err == nil:
@@ -193,10 +194,10 @@ func (g *Guard) runCheck(runCtx context.Context, shared *builtins.Run, c *Check,
 	case ctx.Err() != nil:
 		r.Status, r.Message = g.cancelled(runCtx, ctx)
 	case tooManySteps:
-		r.Status = builtins.Unknown
+		r.Status = result.Unknown
 		r.Message = fmt.Sprintf("%s: exceeded the step budget of %d steps (an endless loop? raise it with --max-steps)", errorPos(o.err), g.opts.MaxSteps)
 	default:
-		r.Status = builtins.Unknown
+		r.Status = result.Unknown
 		r.Message = describe(o.err)
 		var evalErr *starlark.EvalError
 		if errors.As(o.err, &evalErr) {
@@ -210,10 +211,10 @@ func (g *Guard) runCheck(runCtx context.Context, shared *builtins.Run, c *Check,
 // cancelled judges a check whose context ended: a deadline (its own or the
 // run's) is a FAIL; an interruption, by a signal or the heap watchdog, says
 // nothing about health and is UNKNOWN.
-func (g *Guard) cancelled(runCtx, ctx context.Context) (builtins.Status, string) {
+func (g *Guard) cancelled(runCtx, ctx context.Context) (result.Status, string) {
 	msg := context.Cause(ctx).Error()
 	if runCtx.Err() != nil && !errors.Is(context.Cause(runCtx), errRunDeadline) {
-		return builtins.Unknown, "cancelled: " + msg
+		return result.Unknown, "cancelled: " + msg
 	}
-	return builtins.Fail, msg
+	return result.Fail, msg
 }

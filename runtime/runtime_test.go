@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/infra-guard/infra-guard/builtins"
+	"github.com/infra-guard/infra-guard/result"
 )
 
 func TestMain(m *testing.M) {
@@ -23,10 +24,10 @@ func TestMain(m *testing.M) {
 }
 
 func TestExitCode(t *testing.T) {
-	res := func(ss ...builtins.Status) []CheckResult {
-		out := make([]CheckResult, len(ss))
+	res := func(ss ...result.Status) []result.CheckResult {
+		out := make([]result.CheckResult, len(ss))
 		for i, s := range ss {
-			out[i] = CheckResult{Name: s.String(), Status: s}
+			out[i] = result.CheckResult{Name: s.String(), Status: s}
 		}
 		return out
 	}
@@ -36,23 +37,23 @@ func TestExitCode(t *testing.T) {
 		warnOK bool
 		want   int
 	}{
-		{"all ok", Report{Checks: res(builtins.OK, builtins.OK)}, false, 0},
-		{"ok and skip", Report{Checks: res(builtins.OK, builtins.Skip)}, false, 0},
-		{"only skipped", Report{Checks: res(builtins.Skip)}, false, 0},
-		{"warn", Report{Checks: res(builtins.OK, builtins.Warn)}, false, 1},
-		{"warn with warn-ok", Report{Checks: res(builtins.OK, builtins.Warn)}, true, 0},
-		{"fail", Report{Checks: res(builtins.Warn, builtins.Fail)}, false, 2},
-		{"fail with warn-ok", Report{Checks: res(builtins.Fail)}, true, 2},
-		{"unknown", Report{Checks: res(builtins.OK, builtins.Unknown)}, false, 3},
-		{"unknown beats warn", Report{Checks: res(builtins.Warn, builtins.Unknown)}, true, 3},
-		{"fail beats unknown", Report{Checks: res(builtins.Unknown, builtins.Fail)}, false, 2},
-		{"no checks", Report{}, false, 3},
-		{"load error", Report{Errors: []string{"guard.star:1:1: boom"}}, false, 3},
-		{"interrupted, even with a failure", Report{Checks: res(builtins.Fail), Incomplete: "interrupted by SIGTERM"}, false, 3},
+		{"all ok", result.Report{Checks: res(result.OK, result.OK)}, false, 0},
+		{"ok and skip", result.Report{Checks: res(result.OK, result.Skip)}, false, 0},
+		{"only skipped", result.Report{Checks: res(result.Skip)}, false, 0},
+		{"warn", result.Report{Checks: res(result.OK, result.Warn)}, false, 1},
+		{"warn with warn-ok", result.Report{Checks: res(result.OK, result.Warn)}, true, 0},
+		{"fail", result.Report{Checks: res(result.Warn, result.Fail)}, false, 2},
+		{"fail with warn-ok", result.Report{Checks: res(result.Fail)}, true, 2},
+		{"unknown", result.Report{Checks: res(result.OK, result.Unknown)}, false, 3},
+		{"unknown beats warn", result.Report{Checks: res(result.Warn, result.Unknown)}, true, 3},
+		{"fail beats unknown", result.Report{Checks: res(result.Unknown, result.Fail)}, false, 2},
+		{"no checks", result.Report{}, false, 3},
+		{"load error", result.Report{Errors: []string{"guard.star:1:1: boom"}}, false, 3},
+		{"interrupted, even with a failure", result.Report{Checks: res(result.Fail), Incomplete: "interrupted by SIGTERM"}, false, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := ExitCode(&tt.report, tt.warnOK); got != tt.want {
+			if got := result.Judge(&tt.report, tt.warnOK); got != tt.want {
 				t.Errorf("ExitCode = %d, want %d", got, tt.want)
 			}
 		})
@@ -85,8 +86,8 @@ func load(t *testing.T, opts Options, files map[string]string) *Guard {
 	return g
 }
 
-func byName(r *Report) map[string]CheckResult {
-	m := map[string]CheckResult{}
+func byName(r *result.Report) map[string]result.CheckResult {
+	m := map[string]result.CheckResult{}
 	for _, c := range r.Checks {
 		m[c.Name] = c
 	}
@@ -127,7 +128,7 @@ func TestRunBoundsConcurrency(t *testing.T) {
 for i in range(10):
     check("c%d" % i, gate)
 `})
-	done := make(chan *Report)
+	done := make(chan *result.Report)
 	go func() { done <- guard.Run(context.Background()) }()
 	// Wait until the first three are inside, then let everything through.
 	for g.inside.Load() < 3 {
@@ -151,7 +152,7 @@ func TestRunIsConcurrentByDefault(t *testing.T) {
 for i in range(200):
     check("c%d" % i, gate)
 `})
-	done := make(chan *Report)
+	done := make(chan *result.Report)
 	go func() { done <- guard.Run(context.Background()) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for g.inside.Load() < 200 && time.Now().Before(deadline) {
@@ -200,10 +201,10 @@ check("web", lambda: True, after = ["broken"])
 check("broken", lambda: fail("down"))
 `})
 	got := byName(guard.Run(context.Background()))
-	if got["api"].Status != builtins.OK {
+	if got["api"].Status != result.OK {
 		t.Errorf("api after a warning = %s, want ok", got["api"].Status)
 	}
-	if got["web"].Status != builtins.Skip || !strings.Contains(got["web"].Message, `"broken"`) {
+	if got["web"].Status != result.Skip || !strings.Contains(got["web"].Message, `"broken"`) {
 		t.Errorf("web after a failure = %s %q, want skip naming broken", got["web"].Status, got["web"].Message)
 	}
 }
@@ -218,7 +219,7 @@ func TestRunCheckDeadlineCancelsBuiltin(t *testing.T) {
 		t.Errorf("run took %s, want about 50ms", took)
 	}
 	c := r.Checks[0]
-	if c.Status != builtins.Fail || c.Message != "timed out after 50ms" {
+	if c.Status != result.Fail || c.Message != "timed out after 50ms" {
 		t.Errorf("got %s %q, want fail \"timed out after 50ms\"", c.Status, c.Message)
 	}
 }
@@ -237,7 +238,7 @@ func TestRunStuckBuiltinDoesNotHangTheRun(t *testing.T) {
 	if took := time.Since(start); took > stuckGrace+2*time.Second {
 		t.Errorf("run took %s, want the deadline plus the grace period", took)
 	}
-	if c := r.Checks[0]; c.Status != builtins.Fail || !strings.Contains(c.Message, "timed out after 50ms") {
+	if c := r.Checks[0]; c.Status != result.Fail || !strings.Contains(c.Message, "timed out after 50ms") {
 		t.Errorf("got %s %q, want a timeout failure", c.Status, c.Message)
 	}
 }
@@ -257,13 +258,13 @@ check("second", gate)
 		cancel(errors.New("interrupted by SIGTERM"))
 	}()
 	r := guard.Run(ctx)
-	if r.Incomplete != "interrupted by SIGTERM" || r.ExitCode != ExitUnknown {
+	if r.Incomplete != "interrupted by SIGTERM" || r.ExitCode != result.ExitUnknown {
 		t.Errorf("incomplete = %q, exit = %d", r.Incomplete, r.ExitCode)
 	}
 	// With one slot, one check was running (cancelled) and one waiting (not run).
 	var msgs []string
 	for _, c := range r.Checks {
-		if c.Status != builtins.Unknown {
+		if c.Status != result.Unknown {
 			t.Errorf("%s = %s, want unknown", c.Name, c.Status)
 		}
 		msgs = append(msgs, c.Message)
@@ -284,7 +285,7 @@ def mutate():
 check("mutate", mutate)
 `})
 	c := guard.Run(context.Background()).Checks[0]
-	if c.Status != builtins.Unknown || !strings.Contains(c.Message, "frozen") {
+	if c.Status != result.Unknown || !strings.Contains(c.Message, "frozen") {
 		t.Errorf("got %s %q, want an error about a frozen list", c.Status, c.Message)
 	}
 }
@@ -395,10 +396,10 @@ check("hog", hog)
 `})
 	r := guard.Run(context.Background())
 	c := r.Checks[0]
-	if c.Status != builtins.Unknown || !strings.Contains(c.Message, "past --max-heap 64 MiB") {
+	if c.Status != result.Unknown || !strings.Contains(c.Message, "past --max-heap 64 MiB") {
 		t.Errorf("got %s %q, want unknown naming the heap limit", c.Status, c.Message)
 	}
-	if r.ExitCode != ExitUnknown {
+	if r.ExitCode != result.ExitUnknown {
 		t.Errorf("exit = %d, want 3", r.ExitCode)
 	}
 }
@@ -414,7 +415,7 @@ func TestRunStuckBuiltinReturningLateDoesNotRace(t *testing.T) {
 	guard := load(t, Options{Extra: starlark.StringDict{"stuck": stuck}}, map[string]string{
 		"guard.star": `check("late", stuck, timeout = "20ms")`})
 	r := guard.Run(context.Background())
-	if c := r.Checks[0]; c.Status != builtins.Fail {
+	if c := r.Checks[0]; c.Status != result.Fail {
 		t.Errorf("got %s %q, want a timeout failure", c.Status, c.Message)
 	}
 	time.Sleep(400 * time.Millisecond) // the check's goroutine records its own, ignored, result

@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/infra-guard/infra-guard/result"
 	"go.starlark.net/starlark"
-
-	"github.com/infra-guard/infra-guard/builtins"
 )
 
 const selectScript = `
@@ -96,7 +95,7 @@ check("other", steady)
 		t.Errorf("steady checks ran %d times, want 2", n)
 	}
 	for _, c := range rep.Checks {
-		if c.Status != builtins.OK {
+		if c.Status != result.OK {
 			t.Errorf("%s = %s, want ok", c.Name, c.Status)
 		}
 	}
@@ -109,7 +108,7 @@ func TestRunUntilGivesUp(t *testing.T) {
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("took %s for a 200ms wait", took)
 	}
-	if rep.ExitCode != ExitFail || rep.Rounds < 2 {
+	if rep.ExitCode != result.ExitFail || rep.Rounds < 2 {
 		t.Errorf("exit = %d after %d rounds, want 2 after several", rep.ExitCode, rep.Rounds)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/infra-guard/infra-guard/builtins"
+	"github.com/infra-guard/infra-guard/result"
 )
 
 // Wait says how long RunUntil keeps re-running failing checks, and how
@@ -22,7 +22,7 @@ type Wait struct {
 // UNKNOWN, and those skipped because a dependency failed) every Interval
 // until all pass or For has passed. The report holds each check's latest
 // result and the number of rounds it took.
-func (g *Guard) RunUntil(ctx context.Context, w Wait) *Report {
+func (g *Guard) RunUntil(ctx context.Context, w Wait) *result.Report {
 	start := time.Now()
 	deadline := start.Add(w.For)
 	rep := g.Run(ctx)
@@ -60,27 +60,27 @@ func (g *Guard) RunUntil(ctx context.Context, w Wait) *Report {
 		rep.Incomplete = next.Incomplete
 	}
 	rep.Started, rep.Duration = start, time.Since(start)
-	rep.ExitCode = ExitCode(rep, false)
+	rep.ExitCode = result.Judge(rep, false)
 	return rep
 }
 
 // notPassed names the checks to run again: failed or unknown ones, and
 // checks skipped because a check they run after is among them.
-func notPassed(g *Guard, rep *Report) []string {
-	status := make(map[string]builtins.Status, len(rep.Checks))
+func notPassed(g *Guard, rep *result.Report) []string {
+	status := make(map[string]result.Status, len(rep.Checks))
 	for _, c := range rep.Checks {
 		status[c.Name] = c.Status
 	}
 	var names []string
 	for _, c := range g.Checks { // registration order: after= targets may come later
-		if s := status[c.Name]; s == builtins.Fail || s == builtins.Unknown {
+		if s := status[c.Name]; s == result.Fail || s == result.Unknown {
 			names = append(names, c.Name)
 		}
 	}
 	for changed := true; changed; {
 		changed = false
 		for _, c := range g.Checks {
-			if status[c.Name] == builtins.Skip && !slices.Contains(names, c.Name) &&
+			if status[c.Name] == result.Skip && !slices.Contains(names, c.Name) &&
 				slices.ContainsFunc(c.After, func(dep string) bool { return slices.Contains(names, dep) }) {
 				names = append(names, c.Name)
 				changed = true
