@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -41,7 +42,7 @@ type Env struct {
 }
 
 // exitError carries the exit code of a command that ran.
-type exitError struct{ code int }
+type exitError struct{ code result.ExitCode }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
@@ -103,7 +104,7 @@ func run(ctx context.Context, args []string, env Env) int {
 	}
 	root := app.commands()
 	app.usageOf = root
-	err := root.Parse(args)
+	err := root.Parse(withRun(root, args))
 	if err == nil {
 		err = root.Run(ctx)
 	}
@@ -112,7 +113,7 @@ func run(ctx context.Context, args []string, env Env) int {
 	case err == nil:
 		return 0
 	case errors.As(err, &exit):
-		return exit.code
+		return int(exit.code)
 	case errors.Is(err, flag.ErrHelp):
 		fmt.Fprintln(env.Stdout, ffcli.DefaultUsageFunc(app.usageOf))
 		return 0
@@ -120,7 +121,7 @@ func run(ctx context.Context, args []string, env Env) int {
 	// Anything else is bad input on the command line (unknown flag, bad
 	// value in a flag or an INFRA_GUARD_* variable): one line, then usage.
 	fmt.Fprintf(env.Stderr, "infra-guard: %v\n\n%s\n", err, ffcli.DefaultUsageFunc(app.usageOf))
-	return result.ExitUnknown
+	return int(result.ExitUnknown)
 }
 
 // app holds the parsed flags shared by the commands.
@@ -329,17 +330,34 @@ func (a *app) commands() *ffcli.Command {
 			"2 (fail) or 3 (unknown: the script or the command line is broken).\n" +
 			"With no command, runs SCRIPT as \"run\" does. Every flag can also be set as\n" +
 			"INFRA_GUARD_<FLAG>, e.g. INFRA_GUARD_CHECK_TIMEOUT=10s.",
-		FlagSet:     a.flagSet("infra-guard", a.runFlags),
+		FlagSet:     a.flagSet("infra-guard"),
 		Subcommands: []*ffcli.Command{runCmd, vetCmd, listCmd, versionCmd},
-		Exec: func(ctx context.Context, args []string) error {
-			if len(args) > 0 && !strings.HasSuffix(args[0], ".star") {
-				if _, err := os.Stat(args[0]); err != nil {
-					return fmt.Errorf("unknown command %q (commands: run, vet, list, version; a script path ends in .star)", args[0])
-				}
+		Exec: func(_ context.Context, args []string) error {
+			if len(args) == 0 { // withRun made every other call "run"
+				return flag.ErrHelp
 			}
-			return a.execRun(ctx, args)
+			return fmt.Errorf("unknown command %q (commands: run, vet, list, version; a script path ends in .star)", args[0])
 		},
 	})
+}
+
+// withRun makes "run" the command when args name none: "infra-guard
+// guard.star --format json" is "infra-guard run guard.star --format json".
+// A first word that is neither a command nor a script is an unknown command.
+func withRun(root *ffcli.Command, args []string) []string {
+	if len(args) > 0 {
+		switch first := args[0]; {
+		case first == "-h" || first == "-help" || first == "--help":
+			return args
+		case slices.ContainsFunc(root.Subcommands, func(c *ffcli.Command) bool { return c.Name == first }):
+			return args
+		case !strings.HasPrefix(first, "-") && !strings.HasSuffix(first, ".star"):
+			if _, err := os.Stat(first); err != nil {
+				return args // the root command says it is unknown
+			}
+		}
+	}
+	return append([]string{"run"}, args...)
 }
 
 // command completes a command: INFRA_GUARD_* variables for its flags, its
@@ -388,14 +406,11 @@ func (a *app) logger() (*slog.Logger, error) {
 	return nil, fmt.Errorf("invalid --log-format %q: want text or json", a.logFormat)
 }
 
-func (a *app) options(logger *slog.Logger) runtime.Options {
-	return runtime.Options{
-		Timeout:      a.timeout,
-		CheckTimeout: a.checkTimeout,
-		Concurrency:  a.concurrency,
-		MaxSteps:     a.maxSteps,
-		MaxHeap:      a.maxHeap,
-		Logger:       logger,
+func (a *app) loadOptions(logger *slog.Logger) runtime.LoadOptions {
+	return runtime.LoadOptions{
+		MaxSteps: a.maxSteps,
+		MaxHeap:  a.maxHeap,
+		Logger:   logger,
 		Env: func(name string) (string, bool) {
 			v := a.env.Getenv(name)
 			return v, v != "" // env() and secret() take empty as unset anyway
@@ -404,27 +419,37 @@ func (a *app) options(logger *slog.Logger) runtime.Options {
 	}
 }
 
+func (a *app) runOptions() runtime.RunOptions {
+	return runtime.RunOptions{
+		Timeout:      a.timeout,
+		CheckTimeout: a.checkTimeout,
+		Concurrency:  a.concurrency,
+		MaxSteps:     a.maxSteps,
+		MaxHeap:      a.maxHeap,
+	}
+}
+
 // script picks the script to run: the argument, else ./guard.star, else the
-// embedded default guard (src non-nil).
-func script(args []string, logger *slog.Logger) (path string, src []byte, err error) {
+// embedded default guard.
+func script(args []string, logger *slog.Logger) (runtime.Script, error) {
 	if len(args) > 1 {
-		return "", nil, fmt.Errorf("want at most one SCRIPT, got %d arguments: %s", len(args), strings.Join(args, " "))
+		return runtime.Script{}, fmt.Errorf("want at most one SCRIPT, got %d arguments: %s", len(args), strings.Join(args, " "))
 	}
 	if len(args) == 1 {
 		fi, err := os.Stat(args[0])
 		switch {
 		case err != nil:
-			return "", nil, fmt.Errorf("cannot read script: %v", unwrapPathError(err))
+			return runtime.Script{}, fmt.Errorf("cannot read script: %v", unwrapPathError(err))
 		case fi.IsDir():
-			return "", nil, fmt.Errorf("script %s is a directory; name the .star file", args[0])
+			return runtime.Script{}, fmt.Errorf("script %s is a directory; name the .star file", args[0])
 		}
-		return args[0], nil, nil
+		return runtime.Script{Path: args[0]}, nil
 	}
 	if _, err := os.Stat("guard.star"); err == nil {
-		return "guard.star", nil, nil
+		return runtime.Script{Path: "guard.star"}, nil
 	}
 	logger.Info("no script given and no ./guard.star here: running the built-in default guard (root disk, inodes, memory, load)")
-	return runtime.DefaultScriptName, runtime.DefaultScript, nil
+	return runtime.Script{Path: runtime.DefaultScriptName, Src: runtime.DefaultScript}, nil
 }
 
 func unwrapPathError(err error) error {

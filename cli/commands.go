@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/infra-guard/infra-guard/redact"
 	"github.com/infra-guard/infra-guard/report"
 	"github.com/infra-guard/infra-guard/result"
 	"github.com/infra-guard/infra-guard/runtime"
@@ -19,69 +19,48 @@ import (
 
 // prepare does what every command does first: build the logger from the
 // flags and pick the script.
-func (a *app) prepare(args []string) (logger *slog.Logger, path string, src []byte, err error) {
-	if logger, err = a.logger(); err != nil {
-		return nil, "", nil, err
+func (a *app) prepare(args []string) (*slog.Logger, runtime.Script, error) {
+	logger, err := a.logger()
+	if err != nil {
+		return nil, runtime.Script{}, err
 	}
-	path, src, err = script(args, logger)
-	return logger, path, src, err
+	s, err := script(args, logger)
+	return logger, s, err
 }
 
 func (a *app) execRun(ctx context.Context, args []string) error {
 	if _, ok := report.Formats[a.format]; !ok {
 		return fmt.Errorf("invalid --format %q (known: %s)", a.format, strings.Join(report.Names(), ", "))
 	}
-	logger, path, src, err := a.prepare(args)
+	logger, s, err := a.prepare(args)
 	if err != nil {
 		return err
 	}
-	opts := a.options(logger)
-
-	var rep *result.Report
-	g, err := runtime.Load(ctx, path, src, opts)
-	a.releaseOutput()
-	var loadErr *runtime.LoadError
-	switch {
-	case errors.As(err, &loadErr):
-		// Each error goes to the log too: formats such as prometheus have
-		// no place for them, and cron mails what is on stderr.
-		for _, e := range loadErr.Errors {
-			logger.Error("the script did not load; no check ran", "error", e)
-		}
-		rep = &result.Report{Script: path, Started: time.Now(), Errors: diags(loadErr.Errors)}
-	case err != nil:
+	opts := runtime.Options{
+		Load:   a.loadOptions(logger),
+		Run:    a.runOptions(),
+		Select: a.selection,
+		WarnOK: a.warnOK,
+		Loaded: a.releaseOutput,
+	}
+	if a.wait > 0 {
+		opts.Wait = runtime.Wait{For: a.wait, Interval: a.interval, OnRound: a.waitStatus(logger)}
+	}
+	rep, err := runtime.Execute(ctx, s, opts)
+	a.clearStatus()
+	if err != nil {
 		return err
-	case len(g.Checks) == 0:
-		rep = &result.Report{Script: path, Started: time.Now(), Errors: []result.Diagnostic{{File: path,
-			Msg: "the script registers no checks; call check(\"name\", fn) for each thing to verify"}}}
-	default:
-		if g, err = g.Select(a.selection); err != nil {
-			return err
-		}
-		if a.wait > 0 {
-			rep = g.RunUntil(ctx, runtime.Wait{For: a.wait, Interval: a.interval, OnRound: a.waitStatus(logger)})
-			a.clearStatus()
-		} else {
-			rep = g.Run(ctx)
-		}
 	}
-	if ctx.Err() != nil && result.Incomplete == "" {
-		result.Incomplete = context.Cause(ctx).Error()
-	}
-	if result.Incomplete != "" {
-		logger.Warn("run interrupted; the report is incomplete", "reason", result.Incomplete)
-	}
-	result.ExitCode = result.Judge(rep, a.warnOK)
-	scrubReport(a.scrub, rep)
-	code := result.ExitCode
+	redact.Report(a.scrub, rep)
+	code := rep.ExitCode
 	repOpts := a.reportOptions()
 	repOpts.Color = a.color()
 	if a.format == "github" && a.env.Getenv("GITHUB_ACTIONS") == "true" {
 		// Every secret read, even by a script that then failed to load.
 		repOpts.Masks, repOpts.MaskWriter = a.secretValues, a.rawStdout
 	}
-	rep, _ := report.New(a.format, repOpts)
-	if err := rep.Report(a.env.Stdout, rep); err != nil {
+	out, _ := report.New(a.format, repOpts)
+	if err := out.Report(a.env.Stdout, rep); err != nil {
 		logger.Error("cannot write the report", "format", a.format, "error", err)
 		code = result.ExitUnknown
 	}
@@ -104,11 +83,6 @@ func (a *app) addReport(v string) error {
 		return fmt.Errorf("want FORMAT=PATH, like junit=guard.xml")
 	case report.Formats[format] == nil:
 		return fmt.Errorf("unknown format %q (known: %s)", format, strings.Join(report.Names(), ", "))
-	case slices.Contains(a.reports, reportFile{format, path}):
-		// "infra-guard run" reads INFRA_GUARD_REPORT twice, for the root
-		// flag set and for run's: one file, written (and, for github,
-		// appended to $GITHUB_STEP_SUMMARY) once.
-		return nil
 	}
 	a.reports = append(a.reports, reportFile{format, path})
 	return nil
@@ -138,39 +112,29 @@ func (a *app) writeReport(rf reportFile, rep *result.Report) error {
 }
 
 func (a *app) execVet(ctx context.Context, args []string) error {
-	logger, path, src, err := a.prepare(args)
+	logger, s, err := a.prepare(args)
 	if err != nil {
 		return err
 	}
-	g, errs := runtime.Vet(ctx, path, src, a.options(logger))
+	g, errs := runtime.Vet(ctx, s.Path, s.Src, a.loadOptions(logger))
 	a.releaseOutput()
-	for _, e := range errs {
-		fmt.Fprintln(a.env.Stdout, a.scrub.String(e))
-	}
 	if len(errs) > 0 {
-		return exitError{result.ExitUnknown}
+		return a.diagnostics(errs)
 	}
-	if len(g.Checks) == 0 {
-		fmt.Fprintf(a.env.Stdout, "%s: the script registers no checks\n", path)
-		return exitError{result.ExitUnknown}
-	}
-	fmt.Fprintf(a.env.Stdout, "%s: ok, %d checks\n", path, len(g.Checks))
+	fmt.Fprintf(a.env.Stdout, "%s: ok, %d checks\n", s.Path, len(g.Checks))
 	return nil
 }
 
 func (a *app) execList(ctx context.Context, args []string) error {
-	logger, path, src, err := a.prepare(args)
+	logger, s, err := a.prepare(args)
 	if err != nil {
 		return err
 	}
-	g, err := runtime.Load(ctx, path, src, a.options(logger))
+	g, err := runtime.Load(ctx, s.Path, s.Src, a.loadOptions(logger))
 	a.releaseOutput()
 	var loadErr *runtime.LoadError
 	if errors.As(err, &loadErr) {
-		for _, e := range loadErr.Errors {
-			fmt.Fprintln(a.env.Stdout, a.scrub.String(e))
-		}
-		return exitError{result.ExitUnknown}
+		return a.diagnostics(loadErr.Diagnostics)
 	} else if err != nil {
 		return err
 	}
@@ -184,6 +148,15 @@ func (a *app) execList(ctx context.Context, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s:%d\n", c.Name, timeout, orDash(c.Tags), orDash(c.After), c.File, c.Line)
 	}
 	return tw.Flush()
+}
+
+// diagnostics prints what stopped a script from loading, one a line, for
+// vet and list, and ends the command with exit 3.
+func (a *app) diagnostics(ds []result.Diagnostic) error {
+	for _, d := range ds {
+		fmt.Fprintln(a.env.Stdout, d.String())
+	}
+	return exitError{result.ExitUnknown}
 }
 
 func orDash(s []string) string {

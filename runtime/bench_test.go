@@ -29,7 +29,7 @@ func benchmarkSchedule(b *testing.B, n int) {
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	g, err := runtime.Load(context.Background(), path, nil, runtime.Options{})
+	g, err := runtime.Load(context.Background(), path, nil, runtime.LoadOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func benchmarkSchedule(b *testing.B, n int) {
 	b.ReportAllocs()
 	var rep *result.Report
 	for b.Loop() {
-		rep = g.Run(context.Background())
+		rep = g.Run(context.Background(), runtime.RunOptions{})
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/check")
 	if got := rep.Counts()[result.OK]; got != n {

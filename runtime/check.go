@@ -11,6 +11,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/infra-guard/infra-guard/builtins"
+	"github.com/infra-guard/infra-guard/result"
 )
 
 // Check is one registered check.
@@ -27,7 +28,10 @@ type Check struct {
 	Col     int
 }
 
-func (c *Check) pos() string { return fmt.Sprintf("%s:%d:%d", c.File, c.Line, c.Col) }
+// at is a Diagnostic at the check() call.
+func (c *Check) at(msg string) result.Diagnostic {
+	return result.Diagnostic{File: c.File, Line: c.Line, Col: c.Col, Msg: msg}
+}
 
 func (c *Check) freeze() {
 	c.Fn.Freeze()
@@ -70,7 +74,7 @@ func checkBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	pos := thread.CallFrame(1).Pos
 	c := &Check{Name: name, Fn: fn, File: pos.Filename(), Line: int(pos.Line), Col: int(pos.Col)}
 	if prev, dup := reg.byName[name]; dup {
-		return nil, fmt.Errorf("check: duplicate name %q: already registered at %s; names must be unique", name, prev.pos())
+		return nil, fmt.Errorf("check: duplicate name %q: already registered at %s:%d:%d; names must be unique", name, prev.File, prev.Line, prev.Col)
 	}
 	for v := range starlark.Elements(fnArgs) {
 		c.Args = append(c.Args, v)
@@ -126,12 +130,12 @@ func stringList(l *starlark.List) ([]string, error) {
 }
 
 // validate reports unknown after= names and dependency cycles.
-func (r *registry) validate() []string {
-	var errs []string
+func (r *registry) validate() []result.Diagnostic {
+	var errs []result.Diagnostic
 	for _, c := range r.checks {
 		for _, dep := range c.After {
 			if _, ok := r.byName[dep]; !ok {
-				errs = append(errs, fmt.Sprintf("%s: check %q: after names unknown check %q%s", c.pos(), c.Name, dep, suggest(dep, r.byName)))
+				errs = append(errs, c.at(fmt.Sprintf("check %q: after names unknown check %q%s", c.Name, dep, suggest(dep, r.byName))))
 			}
 		}
 	}
@@ -172,7 +176,7 @@ func (r *registry) validate() []string {
 		if color[c.Name] == white {
 			if cyc := visit(c.Name); cyc != nil {
 				first := r.byName[cyc[0]]
-				return []string{fmt.Sprintf("%s: checks depend on each other in a cycle: %s; remove one of these after= entries", first.pos(), strings.Join(quoteAll(cyc), " -> "))}
+				return []result.Diagnostic{first.at(fmt.Sprintf("checks depend on each other in a cycle: %s; remove one of these after= entries", strings.Join(quoteAll(cyc), " -> ")))}
 			}
 		}
 	}

@@ -15,7 +15,7 @@ func lookupIn(vars map[string]string) func(string) (string, bool) {
 // that one of the zero values then caused.
 func TestLoadListsEveryConfigProblem(t *testing.T) {
 	var seen []string
-	opts := Options{
+	opts := LoadOptions{
 		Env:      lookupIn(map[string]string{"PORT": "eighty", "TOKEN": "s3cret-value-1"}),
 		OnSecret: func(name, value string) { seen = append(seen, name) },
 	}
@@ -42,12 +42,12 @@ first = SITES[0]
 		"guard.star:7:12: env: SITES is not set",
 		"guard.star:9:14: index 0 out of range",
 	}
-	if len(le.Errors) != len(want) {
-		t.Fatalf("got %d errors:\n%s\nwant %d", len(le.Errors), strings.Join(le.Errors, "\n"), len(want))
+	if len(le.Diagnostics) != len(want) {
+		t.Fatalf("got %d errors:\n%s\nwant %d", len(le.Diagnostics), le.Error(), len(want))
 	}
 	for i, w := range want {
-		if !strings.Contains(le.Errors[i], "/"+w) {
-			t.Errorf("error %d = %q, want it to contain %q", i, le.Errors[i], w)
+		if !strings.Contains(le.Diagnostics[i].String(), "/"+w) {
+			t.Errorf("error %d = %q, want it to contain %q", i, le.Diagnostics[i].String(), w)
 		}
 	}
 	if len(seen) != 1 || seen[0] != "TOKEN" {
@@ -61,8 +61,8 @@ func TestVetListsConfigProblems(t *testing.T) {
 A = env("A_URL", type = "url")
 B = secret("B")
 check("x", lambda: True)
-`}), nil, Options{Env: lookupIn(nil)})
-	if len(errs) != 2 || !strings.Contains(errs[0], "env: A_URL is not set") || !strings.Contains(errs[1], "secret: B is not set") {
+`}), nil, LoadOptions{Env: lookupIn(nil)})
+	if len(errs) != 2 || !strings.Contains(errs[0].String(), "env: A_URL is not set") || !strings.Contains(errs[1].String(), "secret: B is not set") {
 		t.Errorf("Vet = %q", errs)
 	}
 }
@@ -70,7 +70,7 @@ check("x", lambda: True)
 // A loaded guard exposes its secrets, and checks read variables through
 // the same lookup.
 func TestGuardSecretsAndCheckEnv(t *testing.T) {
-	g := load(t, Options{Env: lookupIn(map[string]string{"T": "value-of-t", "LIMIT": "5"})}, map[string]string{"guard.star": `
+	g := load(t, LoadOptions{Env: lookupIn(map[string]string{"T": "value-of-t", "LIMIT": "5"})}, map[string]string{"guard.star": `
 T = secret("T")
 def c():
     n = env("LIMIT", type = "int")
@@ -80,7 +80,7 @@ check("c", c)
 	if s := g.Secrets(); len(s) != 1 || s[0].Name != "T" || s[0].Value != "value-of-t" {
 		t.Errorf("Secrets() = %v", s)
 	}
-	rep := g.Run(context.Background())
+	rep := g.Run(context.Background(), RunOptions{})
 	if m := rep.Checks[0].Message; m != "limit 5, token <secret:T>" {
 		t.Errorf("message %q", m)
 	}

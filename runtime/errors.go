@@ -1,6 +1,7 @@
-// This file turns Starlark errors into messages that start with
-// file:line:col, the form editors and CI annotations understand.
 package runtime
+
+// This file turns Starlark errors into Diagnostics that carry
+// file:line:col, the form editors and CI annotations understand.
 
 import (
 	"errors"
@@ -9,63 +10,106 @@ import (
 	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
+
+	"github.com/infra-guard/infra-guard/result"
 )
 
-// describe gives one message for a load-phase error; see describeAll.
-func describe(err error) string { return strings.Join(describeAll(err), "\n") }
+// LoadError lists everything that stopped a script from loading.
+type LoadError struct{ Diagnostics []result.Diagnostic }
 
-// describeAll gives the messages of a load-phase error, one per resolve
-// error (vet lists them apart). Syntax and resolve errors already carry
-// positions; an evaluation error gets the innermost Starlark frame's.
-func describeAll(err error) []string {
+func (e *LoadError) Error() string { return lines(e.Diagnostics) }
+
+// lines gives diagnostics one a line.
+func lines(ds []result.Diagnostic) string {
+	var b strings.Builder
+	for i, d := range ds {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(d.String())
+	}
+	return b.String()
+}
+
+// at makes a Diagnostic at a Starlark position.
+func at(pos syntax.Position, msg string) result.Diagnostic {
+	return result.Diagnostic{File: pos.Filename(), Line: int(pos.Line), Col: int(pos.Col), Msg: msg}
+}
+
+// diagnose gives the Diagnostics of a load-phase error: one per resolve
+// error (vet lists them apart), else one. Syntax and resolve errors carry
+// their positions; an evaluation error gets its innermost Starlark frame's,
+// and an error inside a loaded file the position in that file.
+func diagnose(err error) []result.Diagnostic {
 	var list resolve.ErrorList
 	if errors.As(err, &list) {
-		msgs := make([]string, len(list))
+		ds := make([]result.Diagnostic, len(list))
 		for i, e := range list {
-			msgs[i] = e.Error()
+			ds[i] = at(e.Pos, e.Msg)
 		}
-		return msgs
+		return ds
+	}
+	var synErr syntax.Error
+	if errors.As(err, &synErr) {
+		return []result.Diagnostic{at(synErr.Pos, synErr.Msg)}
+	}
+	var inner *loadedError
+	if errors.As(err, &inner) {
+		return []result.Diagnostic{inner.d}
 	}
 	var evalErr *starlark.EvalError
 	if errors.As(err, &evalErr) {
-		return []string{errorPos(evalErr) + ": " + evalErr.Msg}
+		if pos, ok := starlarkPos(evalErr); ok {
+			return []result.Diagnostic{at(pos, evalErr.Msg)}
+		}
+		return []result.Diagnostic{{Msg: evalErr.Msg}}
 	}
-	return []string{err.Error()}
+	return []result.Diagnostic{{Msg: err.Error()}}
 }
 
-// errorPos is the position of the innermost Starlark (not Go builtin) frame
-// of an evaluation error, or of a syntax error.
-func errorPos(err error) string {
+// starlarkPos is the position of the innermost Starlark (not Go builtin)
+// frame of an evaluation error, or of a syntax error.
+func starlarkPos(err error) (syntax.Position, bool) {
 	var synErr syntax.Error
 	if errors.As(err, &synErr) {
-		return synErr.Pos.String()
+		return synErr.Pos, true
 	}
 	var evalErr *starlark.EvalError
 	if !errors.As(err, &evalErr) {
-		return "?"
+		return syntax.Position{}, false
 	}
 	for i := len(evalErr.CallStack) - 1; i >= 0; i-- {
 		if pos := evalErr.CallStack[i].Pos; pos.Filename() != "<builtin>" {
-			return pos.String()
+			return pos, true
 		}
+	}
+	return syntax.Position{}, false
+}
+
+// describe is diagnose in one line (or several), for a check's message.
+func describe(err error) string { return lines(diagnose(err)) }
+
+// errorPos is starlarkPos for messages: "file:line:col", or "?".
+func errorPos(err error) string {
+	if pos, ok := starlarkPos(err); ok {
+		return pos.String()
 	}
 	return "?"
 }
 
-// positioned makes an error from a loaded module carry its own position in
-// its message, since the loading file's error only shows the load() line.
-func positioned(err error) error {
-	var evalErr *starlark.EvalError
-	if errors.As(err, &evalErr) {
-		return &posError{msg: errorPos(evalErr) + ": " + evalErr.Msg, cause: err}
+// loaded marks an error raised inside a loaded file with its own place,
+// since the loading file's error only shows the load() line.
+func loaded(err error) error {
+	if ds := diagnose(err); len(ds) == 1 && ds[0].File != "" {
+		return &loadedError{d: ds[0], cause: err}
 	}
 	return err
 }
 
-type posError struct {
-	msg   string
+type loadedError struct {
+	d     result.Diagnostic
 	cause error
 }
 
-func (e *posError) Error() string { return e.msg }
-func (e *posError) Unwrap() error { return e.cause }
+func (e *loadedError) Error() string { return e.d.String() }
+func (e *loadedError) Unwrap() error { return e.cause }

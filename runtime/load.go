@@ -15,13 +15,14 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/infra-guard/infra-guard/builtins"
+	"github.com/infra-guard/infra-guard/result"
 )
 
-// Guard is a loaded script, ready to run.
+// Guard is a loaded script, ready to run (and to run again).
 type Guard struct {
 	Script  string   // path as given, or DefaultScriptName
 	Checks  []*Check // in registration order
-	opts    Options
+	load    LoadOptions
 	secrets []builtins.SecretValue
 }
 
@@ -29,20 +30,15 @@ type Guard struct {
 // registering with an output scrubber before the checks run.
 func (g *Guard) Secrets() []builtins.SecretValue { return g.secrets }
 
-// LoadError lists everything that stopped a script from loading, each
-// message starting with file:line:col where there is one.
-type LoadError struct{ Errors []string }
-
-func (e *LoadError) Error() string { return strings.Join(e.Errors, "\n") }
-
 // Load runs the load phase of the script at path. When src is non-nil it is
 // the script's text and path only names it (the embedded default guard);
-// load() then resolves against the working directory.
-func Load(ctx context.Context, path string, src []byte, opts Options) (*Guard, error) {
+// load() then resolves against the working directory. Every problem,
+// including a script that registers no checks, is a *LoadError.
+func Load(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guard, error) {
 	opts = opts.withDefaults()
 	ld, err := newLoader(path, src != nil, opts.Extra)
 	if err != nil {
-		return nil, &LoadError{Errors: []string{err.Error()}}
+		return nil, &LoadError{[]result.Diagnostic{{Msg: err.Error()}}}
 	}
 	reg := &registry{}
 	thread := &starlark.Thread{Name: "", Print: printer(opts.Logger), Load: ld.load}
@@ -72,20 +68,29 @@ func Load(ctx context.Context, path string, src []byte, opts Options) (*Guard, e
 	// what stopped the script (often a consequence of one of them).
 	errs := cfg.Errors()
 	if err != nil {
-		msg := describe(err)
-		if tooManySteps {
-			msg = fmt.Sprintf("%s: the load phase exceeded the step budget of %d steps (an endless loop at top level? raise it with --max-steps)", errorPos(err), opts.MaxSteps)
+		ds := diagnose(err)
+		if pos, ok := starlarkPos(err); ok && tooManySteps {
+			ds = []result.Diagnostic{at(pos, fmt.Sprintf("the load phase exceeded the step budget of %d steps (an endless loop at top level? raise it with --max-steps)", opts.MaxSteps))}
 		}
-		return nil, &LoadError{Errors: append(errs, msg)}
+		return nil, &LoadError{append(errs, ds...)}
 	}
 	errs = append(errs, reg.validate()...)
+	if len(errs) == 0 && len(reg.checks) == 0 {
+		errs = append(errs, noChecks(path))
+	}
 	if len(errs) > 0 {
-		return nil, &LoadError{Errors: errs}
+		return nil, &LoadError{errs}
 	}
 	for _, c := range reg.checks {
 		c.freeze()
 	}
-	return &Guard{Script: path, Checks: reg.checks, opts: opts, secrets: cfg.Secrets()}, nil
+	return &Guard{Script: path, Checks: reg.checks, load: opts, secrets: cfg.Secrets()}, nil
+}
+
+// noChecks is the one wording, for every command and format, of a script
+// that loads but registers nothing to run.
+func noChecks(path string) result.Diagnostic {
+	return result.Diagnostic{File: path, Msg: "the script registers no checks; call check(\"name\", fn) for each thing to verify"}
 }
 
 // execMain executes the main script. go.starlark.net panics on some
@@ -95,7 +100,7 @@ func execMain(thread *starlark.Thread, path string, src any, predeclared starlar
 	defer func() {
 		if p := recover(); p != nil {
 			// The Starlark frames are gone by now: name the file only.
-			err = fmt.Errorf("%s: internal error (recovered panic): %v", path, p)
+			err = &loadedError{d: result.Diagnostic{File: path, Msg: fmt.Sprintf("internal error (recovered panic): %v", p)}}
 		}
 	}()
 	_, err = starlark.ExecFileOptions(dialect, thread, path, src, predeclared)
@@ -194,7 +199,7 @@ func (l *loader) load(thread *starlark.Thread, name string) (starlark.StringDict
 	l.stack = l.stack[:len(l.stack)-1]
 	m.done = true
 	if m.err != nil {
-		m.err = positioned(m.err)
+		m.err = loaded(m.err)
 	}
 	return m.globals, m.err
 }

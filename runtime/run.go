@@ -28,18 +28,19 @@ const stuckGrace = 500 * time.Millisecond
 // Run runs every check and returns the report. When ctx is cancelled (a
 // signal), running checks are cancelled, checks not yet started are marked
 // not run, and the report is marked incomplete with the cause.
-func (g *Guard) Run(ctx context.Context) *result.Report {
+func (g *Guard) Run(ctx context.Context, opts RunOptions) *result.Report {
+	opts = opts.withDefaults(g)
 	start := time.Now()
 	runCtx := ctx
-	if g.opts.Timeout > 0 {
+	if opts.Timeout > 0 {
 		var cancel context.CancelFunc
-		runCtx, cancel = context.WithTimeoutCause(ctx, g.opts.Timeout,
-			fmt.Errorf("%w (--timeout %s)", errRunDeadline, g.opts.Timeout))
+		runCtx, cancel = context.WithTimeoutCause(ctx, opts.Timeout,
+			fmt.Errorf("%w (--timeout %s)", errRunDeadline, opts.Timeout))
 		defer cancel()
 	}
 	runCtx, cancelRun := context.WithCancelCause(runCtx)
 	defer cancelRun(nil)
-	stopWatch := watchHeap(runCtx, g.opts.MaxHeap, 20*time.Millisecond, cancelRun)
+	stopWatch := watchHeap(runCtx, opts.MaxHeap, 20*time.Millisecond, cancelRun)
 	defer stopWatch()
 
 	results := make([]result.CheckResult, len(g.Checks))
@@ -51,7 +52,7 @@ func (g *Guard) Run(ctx context.Context) *result.Report {
 	}
 	shared := builtins.NewRun()
 	defer shared.Close()
-	sem := make(chan struct{}, g.opts.Concurrency)
+	sem := make(chan struct{}, opts.Concurrency)
 	var wg sync.WaitGroup
 	for i, c := range g.Checks {
 		wg.Add(1)
@@ -92,7 +93,7 @@ func (g *Guard) Run(ctx context.Context) *result.Report {
 				finish(g.notRun(r, runCtx))
 				return
 			}
-			g.runCheck(runCtx, shared, c, r, finish)
+			g.runCheck(runCtx, opts, shared, c, r, finish)
 		}()
 	}
 	wg.Wait()
@@ -101,7 +102,6 @@ func (g *Guard) Run(ctx context.Context) *result.Report {
 	if ctx.Err() != nil {
 		rep.Incomplete = context.Cause(ctx).Error()
 	}
-	rep.ExitCode = result.Judge(rep, false)
 	return rep
 }
 
@@ -118,16 +118,16 @@ func (g *Guard) notRun(r result.CheckResult, runCtx context.Context) result.Chec
 
 // runCheck runs one check in its own thread, on the calling goroutine, and
 // hands the result to finish.
-func (g *Guard) runCheck(runCtx context.Context, shared *builtins.Run, c *Check, r result.CheckResult, finish func(result.CheckResult)) {
+func (g *Guard) runCheck(runCtx context.Context, opts RunOptions, shared *builtins.Run, c *Check, r result.CheckResult, finish func(result.CheckResult)) {
 	timeout := c.Timeout
 	if timeout == 0 {
-		timeout = g.opts.CheckTimeout
+		timeout = opts.CheckTimeout
 	}
 	ctx, cancel := context.WithTimeoutCause(runCtx, timeout, fmt.Errorf("timed out after %s", timeout))
 	defer cancel()
 
-	thread := &starlark.Thread{Name: c.Name, Print: printer(g.opts.Logger)}
-	thread.SetMaxExecutionSteps(g.opts.MaxSteps)
+	thread := &starlark.Thread{Name: c.Name, Print: printer(opts.Logger)}
+	thread.SetMaxExecutionSteps(opts.MaxSteps)
 	var tooManySteps bool
 	thread.OnMaxSteps = func(t *starlark.Thread) {
 		tooManySteps = true
@@ -135,8 +135,8 @@ func (g *Guard) runCheck(runCtx context.Context, shared *builtins.Run, c *Check,
 	}
 	builtins.SetContext(thread, ctx)
 	builtins.SetRun(thread, shared)
-	builtins.SetLogger(thread, g.opts.Logger)
-	builtins.SetConfig(thread, builtins.NewRunConfig(g.opts.Env))
+	builtins.SetLogger(thread, opts.Logger)
+	builtins.SetConfig(thread, builtins.NewRunConfig(g.load.Env))
 	start := time.Now()
 	// The grace timer reports from this copy: r itself is written below
 	// when the stuck builtin finally returns, with nothing ordering the two.
@@ -154,7 +154,7 @@ func (g *Guard) runCheck(runCtx context.Context, shared *builtins.Run, c *Check,
 		mu.Lock()
 		defer mu.Unlock()
 		grace = time.AfterFunc(stuckGrace, func() {
-			g.opts.Logger.Warn("check did not stop when cancelled; a builtin is not watching its context",
+			opts.Logger.Warn("check did not stop when cancelled; a builtin is not watching its context",
 				"check", c.Name, "grace", stuckGrace)
 			stuck := base
 			stuck.Duration = time.Since(start)
@@ -181,7 +181,7 @@ func (g *Guard) runCheck(runCtx context.Context, shared *builtins.Run, c *Check,
 		o.v, o.err = starlark.Call(thread, c.Fn, c.Args, c.Kwargs)
 	}()
 	r.Duration = time.Since(start)
-	log := g.opts.Logger.With("check", c.Name, "location", fmt.Sprintf("%s:%d", c.File, c.Line))
+	log := opts.Logger.With("check", c.Name, "location", fmt.Sprintf("%s:%d", c.File, c.Line))
 
 	switch {
 	case o.panicked != nil:
@@ -195,7 +195,7 @@ func (g *Guard) runCheck(runCtx context.Context, shared *builtins.Run, c *Check,
 		r.Status, r.Message = g.cancelled(runCtx, ctx)
 	case tooManySteps:
 		r.Status = result.Unknown
-		r.Message = fmt.Sprintf("%s: exceeded the step budget of %d steps (an endless loop? raise it with --max-steps)", errorPos(o.err), g.opts.MaxSteps)
+		r.Message = fmt.Sprintf("%s: exceeded the step budget of %d steps (an endless loop? raise it with --max-steps)", errorPos(o.err), opts.MaxSteps)
 	default:
 		r.Status = result.Unknown
 		r.Message = describe(o.err)

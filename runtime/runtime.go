@@ -10,7 +10,6 @@ package runtime
 
 import (
 	_ "embed"
-	"io"
 	"log/slog"
 	"time"
 
@@ -44,19 +43,20 @@ const (
 	DefaultMaxHeap     = 1 << 30 // bytes
 )
 
-// Options control a load and a run.
-type Options struct {
-	Timeout      time.Duration // whole run; 0 means no run deadline
-	CheckTimeout time.Duration // per check unless check(timeout=) says otherwise
-	Concurrency  int           // checks running at once
-	MaxSteps     uint64        // Starlark steps per check, and for the load phase
-	MaxHeap      uint64        // bytes of Go heap past which the run is cancelled
-	Logger       *slog.Logger
+// LoadOptions control the load phase: executing the script once to read
+// its configuration and register its checks.
+type LoadOptions struct {
+	MaxSteps uint64 // Starlark steps for the whole load phase
+	MaxHeap  uint64 // bytes of Go heap past which loading is cancelled
+	// Logger receives print() and what the runtime has to say; the loaded
+	// guard keeps it for its runs unless RunOptions names another.
+	Logger *slog.Logger
 	// Extra names to predeclare beside the builtins, for programs that embed
 	// the runtime (and for tests that need a builtin they control).
 	Extra starlark.StringDict
-	// Env looks up the variables env() and secret() read; nil means
-	// os.LookupEnv. Tests inject variables here instead of os.Setenv.
+	// Env looks up the variables env() and secret() read, while loading and
+	// in checks; nil means os.LookupEnv. Tests inject variables here
+	// instead of os.Setenv.
 	Env func(name string) (string, bool)
 	// OnSecret, when not nil, is called with every secret the script reads,
 	// as soon as it is read: before Load returns, and also when the load
@@ -65,7 +65,31 @@ type Options struct {
 	OnSecret func(name, value string)
 }
 
-func (o Options) withDefaults() Options {
+func (o LoadOptions) withDefaults() LoadOptions {
+	if o.MaxSteps == 0 {
+		o.MaxSteps = DefaultMaxSteps
+	}
+	if o.MaxHeap == 0 {
+		o.MaxHeap = DefaultMaxHeap
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// RunOptions control one run of a loaded guard. A guard can be run again
+// with other RunOptions (a --wait round, a serve interval).
+type RunOptions struct {
+	Timeout      time.Duration // whole run; 0 means no run deadline
+	CheckTimeout time.Duration // per check unless check(timeout=) says otherwise
+	Concurrency  int           // checks running at once
+	MaxSteps     uint64        // Starlark steps per check
+	MaxHeap      uint64        // bytes of Go heap past which the run is cancelled
+	Logger       *slog.Logger  // nil: the logger the guard was loaded with
+}
+
+func (o RunOptions) withDefaults(g *Guard) RunOptions {
 	if o.CheckTimeout <= 0 {
 		o.CheckTimeout = DefaultCheckTimeout
 	}
@@ -79,7 +103,7 @@ func (o Options) withDefaults() Options {
 		o.MaxHeap = DefaultMaxHeap
 	}
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.Logger = g.load.Logger
 	}
 	return o
 }

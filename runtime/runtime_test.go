@@ -23,43 +23,6 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-func TestExitCode(t *testing.T) {
-	res := func(ss ...result.Status) []result.CheckResult {
-		out := make([]result.CheckResult, len(ss))
-		for i, s := range ss {
-			out[i] = result.CheckResult{Name: s.String(), Status: s}
-		}
-		return out
-	}
-	tests := []struct {
-		name   string
-		report Report
-		warnOK bool
-		want   int
-	}{
-		{"all ok", result.Report{Checks: res(result.OK, result.OK)}, false, 0},
-		{"ok and skip", result.Report{Checks: res(result.OK, result.Skip)}, false, 0},
-		{"only skipped", result.Report{Checks: res(result.Skip)}, false, 0},
-		{"warn", result.Report{Checks: res(result.OK, result.Warn)}, false, 1},
-		{"warn with warn-ok", result.Report{Checks: res(result.OK, result.Warn)}, true, 0},
-		{"fail", result.Report{Checks: res(result.Warn, result.Fail)}, false, 2},
-		{"fail with warn-ok", result.Report{Checks: res(result.Fail)}, true, 2},
-		{"unknown", result.Report{Checks: res(result.OK, result.Unknown)}, false, 3},
-		{"unknown beats warn", result.Report{Checks: res(result.Warn, result.Unknown)}, true, 3},
-		{"fail beats unknown", result.Report{Checks: res(result.Unknown, result.Fail)}, false, 2},
-		{"no checks", result.Report{}, false, 3},
-		{"load error", result.Report{Errors: []string{"guard.star:1:1: boom"}}, false, 3},
-		{"interrupted, even with a failure", result.Report{Checks: res(result.Fail), Incomplete: "interrupted by SIGTERM"}, false, 3},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := result.Judge(&tt.report, tt.warnOK); got != tt.want {
-				t.Errorf("ExitCode = %d, want %d", got, tt.want)
-			}
-		})
-	}
-}
-
 // writeScript writes files (name → text) into a temp dir and returns the
 // path of the first, guard.star.
 func writeScript(t *testing.T, files map[string]string) string {
@@ -77,7 +40,7 @@ func writeScript(t *testing.T, files map[string]string) string {
 	return filepath.Join(dir, "guard.star")
 }
 
-func load(t *testing.T, opts Options, files map[string]string) *Guard {
+func load(t *testing.T, opts LoadOptions, files map[string]string) *Guard {
 	t.Helper()
 	g, err := Load(context.Background(), writeScript(t, files), nil, opts)
 	if err != nil {
@@ -123,13 +86,13 @@ func (g *gate) builtin() *starlark.Builtin {
 
 func TestRunBoundsConcurrency(t *testing.T) {
 	g := &gate{release: make(chan struct{})}
-	guard := load(t, Options{Concurrency: 3, Extra: starlark.StringDict{"gate": g.builtin()}}, map[string]string{
+	guard := load(t, LoadOptions{Extra: starlark.StringDict{"gate": g.builtin()}}, map[string]string{
 		"guard.star": `
 for i in range(10):
     check("c%d" % i, gate)
 `})
 	done := make(chan *result.Report)
-	go func() { done <- guard.Run(context.Background()) }()
+	go func() { done <- guard.Run(context.Background(), RunOptions{Concurrency: 3}) }()
 	// Wait until the first three are inside, then let everything through.
 	for g.inside.Load() < 3 {
 		time.Sleep(time.Millisecond)
@@ -140,20 +103,20 @@ for i in range(10):
 	if p := g.peak.Load(); p != 3 {
 		t.Errorf("peak concurrency = %d, want 3", p)
 	}
-	if r.ExitCode != 0 {
-		t.Errorf("exit code = %d, want 0: %+v", r.ExitCode, r.Checks)
+	if result.Judge(r, false) != 0 {
+		t.Errorf("exit code = %d, want 0: %+v", result.Judge(r, false), r.Checks)
 	}
 }
 
 func TestRunIsConcurrentByDefault(t *testing.T) {
 	g := &gate{release: make(chan struct{})}
-	guard := load(t, Options{Extra: starlark.StringDict{"gate": g.builtin()}}, map[string]string{
+	guard := load(t, LoadOptions{Extra: starlark.StringDict{"gate": g.builtin()}}, map[string]string{
 		"guard.star": `
 for i in range(200):
     check("c%d" % i, gate)
 `})
 	done := make(chan *result.Report)
-	go func() { done <- guard.Run(context.Background()) }()
+	go func() { done <- guard.Run(context.Background(), RunOptions{}) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for g.inside.Load() < 200 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
@@ -178,29 +141,29 @@ func TestRunAfterWaitsForDependency(t *testing.T) {
 		mu.Unlock()
 		return starlark.True, nil
 	})
-	guard := load(t, Options{Extra: starlark.StringDict{"record": record}}, map[string]string{
+	guard := load(t, LoadOptions{Extra: starlark.StringDict{"record": record}}, map[string]string{
 		"guard.star": `
 check("api", record, args = ["api"], after = ["db"])
 check("web", record, args = ["web"], after = ["api"])
 check("db", record, args = ["db"])
 `})
-	r := guard.Run(context.Background())
+	r := guard.Run(context.Background(), RunOptions{})
 	if got := strings.Join(order, ","); got != "db,api,web" {
 		t.Errorf("order = %s, want db,api,web", got)
 	}
-	if r.ExitCode != 0 {
-		t.Errorf("exit code = %d", r.ExitCode)
+	if result.Judge(r, false) != 0 {
+		t.Errorf("exit code = %d", result.Judge(r, false))
 	}
 }
 
 func TestRunDependencyWarnStillRunsDependent(t *testing.T) {
-	guard := load(t, Options{}, map[string]string{"guard.star": `
+	guard := load(t, LoadOptions{}, map[string]string{"guard.star": `
 check("db", lambda: warn("lagging"))
 check("api", lambda: True, after = ["db"])
 check("web", lambda: True, after = ["broken"])
 check("broken", lambda: fail("down"))
 `})
-	got := byName(guard.Run(context.Background()))
+	got := byName(guard.Run(context.Background(), RunOptions{}))
 	if got["api"].Status != result.OK {
 		t.Errorf("api after a warning = %s, want ok", got["api"].Status)
 	}
@@ -211,10 +174,10 @@ check("broken", lambda: fail("down"))
 
 func TestRunCheckDeadlineCancelsBuiltin(t *testing.T) {
 	g := &gate{release: make(chan struct{})} // never released: only the deadline ends it
-	guard := load(t, Options{Extra: starlark.StringDict{"gate": g.builtin()}}, map[string]string{
+	guard := load(t, LoadOptions{Extra: starlark.StringDict{"gate": g.builtin()}}, map[string]string{
 		"guard.star": `check("hang", gate, timeout = "50ms")`})
 	start := time.Now()
-	r := guard.Run(context.Background())
+	r := guard.Run(context.Background(), RunOptions{})
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("run took %s, want about 50ms", took)
 	}
@@ -231,10 +194,10 @@ func TestRunStuckBuiltinDoesNotHangTheRun(t *testing.T) {
 		return starlark.None, nil
 	})
 	defer close(release)
-	guard := load(t, Options{Extra: starlark.StringDict{"stuck": stuck}}, map[string]string{
+	guard := load(t, LoadOptions{Extra: starlark.StringDict{"stuck": stuck}}, map[string]string{
 		"guard.star": `check("hang", stuck, timeout = "50ms")`})
 	start := time.Now()
-	r := guard.Run(context.Background())
+	r := guard.Run(context.Background(), RunOptions{})
 	if took := time.Since(start); took > stuckGrace+2*time.Second {
 		t.Errorf("run took %s, want the deadline plus the grace period", took)
 	}
@@ -245,7 +208,7 @@ func TestRunStuckBuiltinDoesNotHangTheRun(t *testing.T) {
 
 func TestRunCancelledMarksIncomplete(t *testing.T) {
 	g := &gate{release: make(chan struct{})}
-	guard := load(t, Options{Concurrency: 1, Extra: starlark.StringDict{"gate": g.builtin()}}, map[string]string{
+	guard := load(t, LoadOptions{Extra: starlark.StringDict{"gate": g.builtin()}}, map[string]string{
 		"guard.star": `
 check("first", gate)
 check("second", gate)
@@ -257,9 +220,9 @@ check("second", gate)
 		}
 		cancel(errors.New("interrupted by SIGTERM"))
 	}()
-	r := guard.Run(ctx)
-	if r.Incomplete != "interrupted by SIGTERM" || r.ExitCode != result.ExitUnknown {
-		t.Errorf("incomplete = %q, exit = %d", r.Incomplete, r.ExitCode)
+	r := guard.Run(ctx, RunOptions{Concurrency: 1})
+	if r.Incomplete != "interrupted by SIGTERM" || result.Judge(r, false) != result.ExitUnknown {
+		t.Errorf("incomplete = %q, exit = %d", r.Incomplete, result.Judge(r, false))
 	}
 	// With one slot, one check was running (cancelled) and one waiting (not run).
 	var msgs []string
@@ -277,14 +240,14 @@ check("second", gate)
 }
 
 func TestRunGlobalsAreFrozen(t *testing.T) {
-	guard := load(t, Options{}, map[string]string{"guard.star": `
+	guard := load(t, LoadOptions{}, map[string]string{"guard.star": `
 SEEN = []
 def mutate():
     SEEN.append(1)
     return True
 check("mutate", mutate)
 `})
-	c := guard.Run(context.Background()).Checks[0]
+	c := guard.Run(context.Background(), RunOptions{}).Checks[0]
 	if c.Status != result.Unknown || !strings.Contains(c.Message, "frozen") {
 		t.Errorf("got %s %q, want an error about a frozen list", c.Status, c.Message)
 	}
@@ -296,7 +259,7 @@ def spin():
     while True:
         pass
 spin()
-`}), nil, Options{MaxSteps: 10_000})
+`}), nil, LoadOptions{MaxSteps: 10_000})
 	if err == nil || !strings.Contains(err.Error(), "the load phase exceeded the step budget of 10000 steps") {
 		t.Errorf("err = %v", err)
 	}
@@ -356,7 +319,7 @@ func TestCheckArgumentErrors(t *testing.T) {
 		{"def f():\n    check(\"x\", f)\n    return True\ncheck(\"a\", f)", ""},
 	}
 	for _, tt := range tests {
-		_, err := Load(context.Background(), writeScript(t, map[string]string{"guard.star": tt.script}), nil, Options{})
+		_, err := Load(context.Background(), writeScript(t, map[string]string{"guard.star": tt.script}), nil, LoadOptions{})
 		if tt.want == "" {
 			continue
 		}
@@ -365,20 +328,20 @@ func TestCheckArgumentErrors(t *testing.T) {
 		}
 	}
 	// check() inside a running check is refused.
-	guard := load(t, Options{}, map[string]string{"guard.star": "def f():\n    check(\"x\", f)\n    return True\ncheck(\"a\", f)"})
-	if c := guard.Run(context.Background()).Checks[0]; !strings.Contains(c.Message, "check: can only be called while the script loads") {
+	guard := load(t, LoadOptions{}, map[string]string{"guard.star": "def f():\n    check(\"x\", f)\n    return True\ncheck(\"a\", f)"})
+	if c := guard.Run(context.Background(), RunOptions{}).Checks[0]; !strings.Contains(c.Message, "check: can only be called while the script loads") {
 		t.Errorf("check() in a check: %s %q", c.Status, c.Message)
 	}
 }
 
 func TestCheckArgsAndKwargs(t *testing.T) {
-	guard := load(t, Options{}, map[string]string{"guard.star": `
+	guard := load(t, LoadOptions{}, map[string]string{"guard.star": `
 def site(url, want = 200):
     return ok("%s %d" % (url, want))
 for u in ["a", "b"]:
     check("site " + u, site, args = [u], kwargs = {"want": 204})
 `})
-	for _, c := range guard.Run(context.Background()).Checks {
+	for _, c := range guard.Run(context.Background(), RunOptions{}).Checks {
 		want := strings.TrimPrefix(c.Name, "site ") + " 204"
 		if c.Message != want {
 			t.Errorf("%s: message %q, want %q (loop variable captured?)", c.Name, c.Message, want)
@@ -387,20 +350,20 @@ for u in ["a", "b"]:
 }
 
 func TestHeapWatchdogStopsRunawayAllocation(t *testing.T) {
-	guard := load(t, Options{MaxHeap: 64 << 20, MaxSteps: 1 << 40}, map[string]string{"guard.star": `
+	guard := load(t, LoadOptions{MaxHeap: 64 << 20, MaxSteps: 1 << 40}, map[string]string{"guard.star": `
 def hog():
     x = []
     while True:
         x.append("a" * 4096)
 check("hog", hog)
 `})
-	r := guard.Run(context.Background())
+	r := guard.Run(context.Background(), RunOptions{MaxHeap: 64 << 20, MaxSteps: 1 << 40})
 	c := r.Checks[0]
 	if c.Status != result.Unknown || !strings.Contains(c.Message, "past --max-heap 64 MiB") {
 		t.Errorf("got %s %q, want unknown naming the heap limit", c.Status, c.Message)
 	}
-	if r.ExitCode != result.ExitUnknown {
-		t.Errorf("exit = %d, want 3", r.ExitCode)
+	if result.Judge(r, false) != result.ExitUnknown {
+		t.Errorf("exit = %d, want 3", result.Judge(r, false))
 	}
 }
 
@@ -412,9 +375,9 @@ func TestRunStuckBuiltinReturningLateDoesNotRace(t *testing.T) {
 		time.Sleep(stuckGrace + 200*time.Millisecond)
 		return starlark.None, nil
 	})
-	guard := load(t, Options{Extra: starlark.StringDict{"stuck": stuck}}, map[string]string{
+	guard := load(t, LoadOptions{Extra: starlark.StringDict{"stuck": stuck}}, map[string]string{
 		"guard.star": `check("late", stuck, timeout = "20ms")`})
-	r := guard.Run(context.Background())
+	r := guard.Run(context.Background(), RunOptions{})
 	if c := r.Checks[0]; c.Status != result.Fail {
 		t.Errorf("got %s %q, want a timeout failure", c.Status, c.Message)
 	}
@@ -429,7 +392,7 @@ def hog():
         x.append("a" * 4096)
 hog()
 check("a", lambda: True)
-`}), nil, Options{MaxHeap: 64 << 20, MaxSteps: 1 << 40})
+`}), nil, LoadOptions{MaxHeap: 64 << 20, MaxSteps: 1 << 40})
 	if err == nil || !strings.Contains(err.Error(), "past --max-heap 64 MiB") {
 		t.Errorf("err = %v, want the heap limit named", err)
 	}

@@ -29,7 +29,7 @@ func names(g *Guard) string {
 }
 
 func TestSelect(t *testing.T) {
-	g := load(t, Options{}, map[string]string{"guard.star": selectScript})
+	g := load(t, LoadOptions{}, map[string]string{"guard.star": selectScript})
 	tests := []struct {
 		sel     Selection
 		want    string
@@ -74,18 +74,18 @@ func TestRunUntilRerunsFailingChecks(t *testing.T) {
 		stable.Add(1)
 		return starlark.True, nil
 	})
-	g := load(t, Options{Extra: starlark.StringDict{"up": up, "steady": steady}}, map[string]string{"guard.star": `
+	g := load(t, LoadOptions{Extra: starlark.StringDict{"up": up, "steady": steady}}, map[string]string{"guard.star": `
 check("service", up)
 check("depends", steady, after = ["service"])
 check("other", steady)
 `})
 	var rounds []string
-	rep := g.RunUntil(context.Background(), Wait{For: 5 * time.Second, Interval: 10 * time.Millisecond,
+	rep := g.RunUntil(context.Background(), RunOptions{}, Wait{For: 5 * time.Second, Interval: 10 * time.Millisecond,
 		OnRound: func(round int, failing []string, left time.Duration) {
 			rounds = append(rounds, strings.Join(failing, ","))
 		}})
-	if rep.Rounds != 3 || rep.ExitCode != 0 {
-		t.Fatalf("rounds = %d, exit = %d, want 3 rounds and exit 0: %+v", rep.Rounds, rep.ExitCode, rep.Checks)
+	if rep.Rounds != 3 || result.Judge(rep, false) != 0 {
+		t.Fatalf("rounds = %d, exit = %d, want 3 rounds and exit 0: %+v", rep.Rounds, result.Judge(rep, false), rep.Checks)
 	}
 	if got := strings.Join(rounds, "|"); got != "service,depends|service,depends" {
 		t.Errorf("failing per round = %q", got)
@@ -102,22 +102,22 @@ check("other", steady)
 }
 
 func TestRunUntilGivesUp(t *testing.T) {
-	g := load(t, Options{}, map[string]string{"guard.star": `check("down", lambda: fail("refused"))`})
+	g := load(t, LoadOptions{}, map[string]string{"guard.star": `check("down", lambda: fail("refused"))`})
 	start := time.Now()
-	rep := g.RunUntil(context.Background(), Wait{For: 200 * time.Millisecond, Interval: 50 * time.Millisecond})
+	rep := g.RunUntil(context.Background(), RunOptions{}, Wait{For: 200 * time.Millisecond, Interval: 50 * time.Millisecond})
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("took %s for a 200ms wait", took)
 	}
-	if rep.ExitCode != result.ExitFail || rep.Rounds < 2 {
-		t.Errorf("exit = %d after %d rounds, want 2 after several", rep.ExitCode, rep.Rounds)
+	if result.Judge(rep, false) != result.ExitFail || rep.Rounds < 2 {
+		t.Errorf("exit = %d after %d rounds, want 2 after several", result.Judge(rep, false), rep.Rounds)
 	}
 }
 
 func TestRunUntilInterruptedKeepsTheWholeDuration(t *testing.T) {
-	g := load(t, Options{}, map[string]string{"guard.star": `check("down", lambda: fail("refused"))`})
+	g := load(t, LoadOptions{}, map[string]string{"guard.star": `check("down", lambda: fail("refused"))`})
 	ctx, cancel := context.WithCancelCause(context.Background())
 	time.AfterFunc(300*time.Millisecond, func() { cancel(errors.New("interrupted by SIGTERM")) })
-	rep := g.RunUntil(ctx, Wait{For: time.Minute, Interval: 50 * time.Millisecond})
+	rep := g.RunUntil(ctx, RunOptions{}, Wait{For: time.Minute, Interval: 50 * time.Millisecond})
 	if rep.Incomplete == "" {
 		t.Fatalf("report not marked incomplete")
 	}

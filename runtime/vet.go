@@ -5,6 +5,7 @@ package runtime
 import (
 	"context"
 
+	"github.com/infra-guard/infra-guard/result"
 	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
@@ -15,12 +16,12 @@ import (
 // side effects, and reports what that finds: every env(), require_env()
 // and secret() problem, then the script's own error if it raised one. It
 // returns the loaded guard when everything is clean.
-func Vet(ctx context.Context, path string, src []byte, opts Options) (*Guard, []string) {
+func Vet(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guard, []result.Diagnostic) {
 	ld, err := newLoader(path, src != nil, opts.Extra)
 	if err != nil {
-		return nil, []string{err.Error()}
+		return nil, []result.Diagnostic{{Msg: err.Error()}}
 	}
-	var errs []string
+	var errs []result.Diagnostic
 	seen := map[string]bool{}
 	var walk func(abs, display string, src any)
 	walk = func(abs, display string, src any) {
@@ -30,11 +31,11 @@ func Vet(ctx context.Context, path string, src []byte, opts Options) (*Guard, []
 		seen[abs] = true
 		f, err := dialect.Parse(display, src, 0)
 		if err != nil {
-			errs = append(errs, describeAll(err)...)
+			errs = append(errs, diagnose(err)...)
 			return
 		}
 		if err := resolve.File(f, ld.predeclared.Has, starlark.Universe.Has); err != nil {
-			errs = append(errs, describeAll(err)...)
+			errs = append(errs, diagnose(err)...)
 		}
 		for _, stmt := range f.Stmts {
 			load, ok := stmt.(*syntax.LoadStmt)
@@ -44,7 +45,7 @@ func Vet(ctx context.Context, path string, src []byte, opts Options) (*Guard, []
 			name, _ := load.Module.Value.(string)
 			childAbs, childDisplay, err := ld.resolve(abs, name)
 			if err != nil {
-				errs = append(errs, load.Load.String()+": "+err.Error())
+				errs = append(errs, at(load.Load, err.Error()))
 				continue
 			}
 			walk(childAbs, childDisplay, nil)
@@ -60,7 +61,7 @@ func Vet(ctx context.Context, path string, src []byte, opts Options) (*Guard, []
 	}
 	g, err := Load(ctx, path, src, opts)
 	if err != nil {
-		return nil, err.(*LoadError).Errors
+		return nil, err.(*LoadError).Diagnostics
 	}
 	return g, nil
 }

@@ -22,10 +22,10 @@ type Wait struct {
 // UNKNOWN, and those skipped because a dependency failed) every Interval
 // until all pass or For has passed. The report holds each check's latest
 // result and the number of rounds it took.
-func (g *Guard) RunUntil(ctx context.Context, w Wait) *result.Report {
+func (g *Guard) RunUntil(ctx context.Context, opts RunOptions, w Wait) *result.Report {
 	start := time.Now()
 	deadline := start.Add(w.For)
-	rep := g.Run(ctx)
+	rep := g.Run(ctx, opts)
 	rep.Rounds = 1
 	for {
 		failing := notPassed(g, rep)
@@ -48,7 +48,7 @@ func (g *Guard) RunUntil(ctx context.Context, w Wait) *result.Report {
 		if err != nil { // cannot happen: the names come from g
 			panic(err)
 		}
-		next := sub.Run(ctx)
+		next := sub.Run(ctx, opts)
 		for _, c := range next.Checks {
 			for i := range rep.Checks {
 				if rep.Checks[i].Name == c.Name {
@@ -60,7 +60,6 @@ func (g *Guard) RunUntil(ctx context.Context, w Wait) *result.Report {
 		rep.Incomplete = next.Incomplete
 	}
 	rep.Started, rep.Duration = start, time.Since(start)
-	rep.ExitCode = result.Judge(rep, false)
 	return rep
 }
 
