@@ -133,6 +133,7 @@ type app struct {
 	// in GitHub Actions, whose runner consumes them and masks the values.
 	rawStdout    io.Writer
 	secretValues []string       // what secret() read, for ::add-mask::
+	githubTaken  bool           // the step summary and outputs went to a reporter already
 	usageOf      *ffcli.Command // the command whose usage to show on a usage error
 
 	timeout      time.Duration

@@ -59,8 +59,7 @@ func (a *app) execRun(ctx context.Context, args []string) error {
 		// Every secret read, even by a script that then failed to load.
 		repOpts.Masks, repOpts.MaskWriter = a.secretValues, a.rawStdout
 	}
-	out, _ := report.New(a.format, repOpts)
-	if err := out.Report(a.env.Stdout, rep); err != nil {
+	if err := a.report(a.format, repOpts, a.env.Stdout, rep); err != nil {
 		logger.Error("cannot write the report", "format", a.format, "error", err)
 		code = result.ExitUnknown
 	}
@@ -97,18 +96,40 @@ func (a *app) reportOptions() report.Options {
 // writeReport writes one --report file atomically, through the scrubber:
 // the file is either the whole scrubbed report or left as it was.
 func (a *app) writeReport(rf reportFile, rep *result.Report) error {
-	w2, err := report.New(rf.format, a.reportOptions())
-	if err != nil {
-		return err
-	}
 	return report.WriteFileAtomic(rf.path, func(w io.Writer) error {
 		sw := a.scrub.Writer(w)
-		err := w2.Report(sw, rep)
+		err := a.report(rf.format, a.reportOptions(), sw, rep)
 		if cerr := sw.Close(); err == nil {
 			err = cerr
 		}
 		return err
 	})
+}
+
+// report writes rep in format to w. The github format also gets the step
+// summary and output files, opened here behind the scrubber.
+func (a *app) report(format string, opts report.Options, w io.Writer, rep *result.Report) error {
+	if format == "github" {
+		files, closeFiles, err := a.githubFiles()
+		defer func() { _ = closeFiles() }()
+		if err != nil {
+			return err
+		}
+		opts.GitHub = files
+		if err := a.reportTo(format, opts, w, rep); err != nil {
+			return err
+		}
+		return closeFiles()
+	}
+	return a.reportTo(format, opts, w, rep)
+}
+
+func (a *app) reportTo(format string, opts report.Options, w io.Writer, rep *result.Report) error {
+	r, err := report.New(format, opts)
+	if err != nil {
+		return err
+	}
+	return r.Report(w, rep)
 }
 
 func (a *app) execVet(ctx context.Context, args []string) error {

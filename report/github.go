@@ -20,7 +20,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -46,7 +45,7 @@ var githubEmoji = [...]string{
 type githubReporter struct {
 	masks  []string // the secrets' values, and each line of multi-line ones
 	getenv func(string) string
-	scrub  *strings.Replacer // masks → ***, for the files
+	files  *GitHubFiles
 
 	maskWriter io.Writer // where ::add-mask:: lines go; nil: with the report
 }
@@ -54,7 +53,7 @@ type githubReporter struct {
 var _ Reporter = (*githubReporter)(nil)
 
 func newGitHub(opts Options) Reporter {
-	g := &githubReporter{getenv: opts.getenv(), maskWriter: opts.MaskWriter}
+	g := &githubReporter{getenv: opts.getenv(), files: opts.GitHub, maskWriter: opts.MaskWriter}
 	seen := map[string]bool{}
 	add := func(s string) {
 		if strings.TrimSpace(s) != "" && !seen[s] {
@@ -72,14 +71,6 @@ func newGitHub(opts Options) Reporter {
 			}
 		}
 	}
-	// Longest first, so a value that contains another is replaced whole.
-	byLen := slices.Clone(g.masks)
-	slices.SortStableFunc(byLen, func(a, b string) int { return len(b) - len(a) })
-	var pairs []string
-	for _, m := range byLen {
-		pairs = append(pairs, m, "***")
-	}
-	g.scrub = strings.NewReplacer(pairs...)
 	return g
 }
 
@@ -137,13 +128,16 @@ func (g *githubReporter) Report(w io.Writer, r *result.Report) error {
 		return err
 	}
 
-	if path := g.getenv("GITHUB_STEP_SUMMARY"); path != "" {
-		if err := g.appendSummary(path, r); err != nil {
+	if g.files == nil {
+		return nil
+	}
+	if f := g.files; f.Summary != nil {
+		if _, err := io.WriteString(f.Summary, g.summary(r, f.SummaryRoom)); err != nil {
 			return fmt.Errorf("github: $GITHUB_STEP_SUMMARY: %w", err)
 		}
 	}
-	if path := g.getenv("GITHUB_OUTPUT"); path != "" {
-		if err := appendFile(path, g.outputs(r)); err != nil {
+	if f := g.files; f.Output != nil {
+		if _, err := f.Output.Write(g.outputs(r)); err != nil {
 			return fmt.Errorf("github: $GITHUB_OUTPUT: %w", err)
 		}
 	}
@@ -209,26 +203,6 @@ func escapeProperty(s string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
 }
 
-// appendSummary appends the Markdown summary to path, within what is left
-// of GitHubSummaryLimit.
-func (g *githubReporter) appendSummary(path string, r *result.Report) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return err
-	}
-	md := g.summary(r, GitHubSummaryLimit-int(fi.Size()))
-	if _, err := io.WriteString(f, md); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
 // summary is the Markdown for the step summary, at most budget bytes: a
 // heading, the counts, load errors, and a table of the checks. When the
 // table does not fit, problems are kept before passing checks, and a last
@@ -236,13 +210,13 @@ func (g *githubReporter) appendSummary(path string, r *result.Report) error {
 // "".
 func (g *githubReporter) summary(r *result.Report, budget int) string {
 	var head strings.Builder
-	head.WriteString("### " + githubEmoji[r.ExitCode.Status()] + " infra-guard: " + mdText(g.scrub.Replace(r.Script)) + " — exit " + strconv.Itoa(int(r.ExitCode)) + "\n\n")
-	head.WriteString(mdText(g.scrub.Replace((&textReporter{}).summary(r))) + "\n\n")
+	head.WriteString("### " + githubEmoji[r.ExitCode.Status()] + " infra-guard: " + mdText(r.Script) + " — exit " + strconv.Itoa(int(r.ExitCode)) + "\n\n")
+	head.WriteString(mdText((&textReporter{}).summary(r)) + "\n\n")
 	if r.Incomplete != "" {
-		head.WriteString("> **Incomplete:** " + mdText(g.scrub.Replace(oneLine(r.Incomplete))) + "\n\n")
+		head.WriteString("> **Incomplete:** " + mdText(oneLine(r.Incomplete)) + "\n\n")
 	}
 	if len(r.Errors) > 0 {
-		head.WriteString("Load errors:\n\n" + codeBlock(g.scrub.Replace(sanitize(errorText(r), true))) + "\n")
+		head.WriteString("Load errors:\n\n" + codeBlock(sanitize(errorText(r), true)) + "\n")
 	}
 	const note = "\n_%d of %d checks not shown: GitHub keeps at most 1 MiB of a step's summary._\n"
 	const noteRoom = 128
@@ -261,9 +235,9 @@ func (g *githubReporter) summary(r *result.Report, budget int) string {
 	for i, c := range r.Checks {
 		st := c.Status.Valid()
 		rows[i] = "| " + githubEmoji[st] + " " + strings.ToUpper(st.String()) +
-			" | " + mdCell(g.scrub.Replace(c.Name)) +
+			" | " + mdCell(c.Name) +
 			" | " + mdText(humanDuration(c.Duration)) +
-			" | " + mdCell(g.scrub.Replace(c.Message)) + " |\n"
+			" | " + mdCell(c.Message) + " |\n"
 	}
 	// Keep rows worst first until the budget is spent.
 	order := make([]int, len(rows))
@@ -330,7 +304,7 @@ func (g *githubReporter) outputs(r *result.Report) []byte {
 	failed := []string{}
 	for _, c := range r.Checks {
 		if st := c.Status.Valid(); st == result.Fail || st == result.Unknown {
-			failed = append(failed, g.scrub.Replace(c.Name))
+			failed = append(failed, c.Name)
 		}
 	}
 	var js bytes.Buffer
@@ -361,17 +335,4 @@ func writeOutput(b *bytes.Buffer, name, value string) {
 		delim = "ghadelimiter_" + hex.EncodeToString(rnd[:])
 	}
 	b.WriteString(name + "<<" + delim + "\n" + value + "\n" + delim + "\n")
-}
-
-// appendFile appends data to path in one write, creating it if needed.
-func appendFile(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

@@ -35,18 +35,26 @@ type Options struct {
 	// with its message shown, as it does for `after` dependencies.
 	WarnAsFailure bool
 	// Masks are the raw values of the run's secrets. The github format
-	// registers each with ::add-mask:: before anything else, and writes
-	// *** for them in the files it appends to itself ($GITHUB_STEP_SUMMARY,
-	// $GITHUB_OUTPUT), which are not behind the caller's scrubber.
+	// registers each with ::add-mask:: before anything else.
 	Masks []string
 	// MaskWriter, when set, receives the ::add-mask:: lines instead of the
 	// report's writer: the caller's stdout scrubber would otherwise replace
 	// the very values the runner is being told to mask.
 	MaskWriter io.Writer
+	// GitHub is where the github format appends its step summary and step
+	// outputs; nil writes neither. The caller opens $GITHUB_STEP_SUMMARY
+	// and $GITHUB_OUTPUT, behind its scrubber like every other output.
+	GitHub *GitHubFiles
 	// Getenv reads an environment variable (the github format reads
-	// GITHUB_STEP_SUMMARY, GITHUB_OUTPUT and GITHUB_WORKSPACE). Nil means
-	// os.Getenv; tests inject their own.
+	// GITHUB_WORKSPACE). Nil means os.Getenv; tests inject their own.
 	Getenv func(string) string
+}
+
+// GitHubFiles are the files a GitHub Actions step appends to.
+type GitHubFiles struct {
+	Summary     io.Writer // $GITHUB_STEP_SUMMARY; nil: none
+	SummaryRoom int       // bytes the summary may still take: GitHubSummaryLimit less the file's size
+	Output      io.Writer // $GITHUB_OUTPUT; nil: none
 }
 
 // getenv returns o.Getenv, or os.Getenv when it is nil.
