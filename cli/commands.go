@@ -214,12 +214,3 @@ func (a *app) clearStatus() {
 		fmt.Fprint(a.env.Stderr, "\r\x1b[K")
 	}
 }
-
-// diags turns the runtime's load errors into diagnostics.
-func diags(errs []string) []result.Diagnostic {
-	out := make([]result.Diagnostic, len(errs))
-	for i, e := range errs {
-		out[i] = result.Diagnostic{Msg: e}
-	}
-	return out
-}
