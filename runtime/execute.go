@@ -39,7 +39,11 @@ type Options struct {
 func Execute(ctx context.Context, s Script, o Options) (*result.Report, error) {
 	o.Load = o.Load.withDefaults()
 	log := o.Load.Logger
-	g, err := Load(ctx, s.Path, s.Src, o.Load)
+	// --timeout bounds everything: loading, and every --wait round.
+	runCtx, cancel := withDeadline(ctx, o.Run.Timeout)
+	defer cancel()
+	o.Run.Timeout = 0
+	g, err := Load(runCtx, s.Path, s.Src, o.Load)
 	if o.Loaded != nil {
 		o.Loaded()
 	}
@@ -60,9 +64,9 @@ func Execute(ctx context.Context, s Script, o Options) (*result.Report, error) {
 			return nil, err
 		}
 		if o.Wait.For > 0 {
-			rep = g.RunUntil(ctx, o.Run, o.Wait)
+			rep = g.RunUntil(runCtx, o.Run, o.Wait)
 		} else {
-			rep = g.Run(ctx, o.Run)
+			rep = g.Run(runCtx, o.Run)
 		}
 	}
 	if ctx.Err() != nil && rep.Incomplete == "" {

@@ -31,13 +31,8 @@ const stuckGrace = 500 * time.Millisecond
 func (g *Guard) Run(ctx context.Context, opts RunOptions) *result.Report {
 	opts = opts.withDefaults(g)
 	start := time.Now()
-	runCtx := ctx
-	if opts.Timeout > 0 {
-		var cancel context.CancelFunc
-		runCtx, cancel = context.WithTimeoutCause(ctx, opts.Timeout,
-			fmt.Errorf("%w (--timeout %s)", errRunDeadline, opts.Timeout))
-		defer cancel()
-	}
+	runCtx, cancel := withDeadline(ctx, opts.Timeout)
+	defer cancel()
 	runCtx, cancelRun := context.WithCancelCause(runCtx)
 	defer cancelRun(nil)
 	stopWatch := watchHeap(runCtx, opts.MaxHeap, 20*time.Millisecond, cancelRun)
@@ -99,10 +94,25 @@ func (g *Guard) Run(ctx context.Context, opts RunOptions) *result.Report {
 	wg.Wait()
 
 	rep := &result.Report{Script: g.Script, Started: start, Checks: results, Duration: time.Since(start)}
-	if ctx.Err() != nil {
+	if interrupted(ctx) {
 		rep.Incomplete = context.Cause(ctx).Error()
 	}
 	return rep
+}
+
+// withDeadline bounds ctx by the run's --timeout, when there is one; its
+// expiry is errRunDeadline, which fails checks rather than interrupting.
+func withDeadline(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeoutCause(ctx, timeout, fmt.Errorf("%w (--timeout %s)", errRunDeadline, timeout))
+}
+
+// interrupted reports whether ctx ended for a reason other than the run's
+// deadline (a signal, the heap watchdog): the report is then incomplete.
+func interrupted(ctx context.Context) bool {
+	return ctx.Err() != nil && !errors.Is(context.Cause(ctx), errRunDeadline)
 }
 
 // notRun records a check that never started because the run ended first.

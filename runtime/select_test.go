@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/infra-guard/infra-guard/builtins"
 	"github.com/infra-guard/infra-guard/result"
 	"go.starlark.net/starlark"
 )
@@ -64,7 +65,7 @@ func TestSelect(t *testing.T) {
 	}
 }
 
-func TestRunUntilRerunsFailingChecks(t *testing.T) {
+func TestRunUntilRunsEveryRoundWhole(t *testing.T) {
 	var calls atomic.Int32
 	up := starlark.NewBuiltin("up", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 		return starlark.Bool(calls.Add(1) >= 3), nil // the service comes up on the third try
@@ -90,9 +91,10 @@ check("other", steady)
 	if got := strings.Join(rounds, "|"); got != "service,depends|service,depends" {
 		t.Errorf("failing per round = %q", got)
 	}
-	// "other" ran once; "depends" ran only once its dependency passed.
-	if n := stable.Load(); n != 2 {
-		t.Errorf("steady checks ran %d times, want 2", n)
+	// "other" ran in each of the 3 rounds; "depends" only once its
+	// dependency passed, in the last.
+	if n := stable.Load(); n != 4 {
+		t.Errorf("steady checks ran %d times, want 4", n)
 	}
 	for _, c := range rep.Checks {
 		if c.Status != result.OK {
@@ -123,5 +125,54 @@ func TestRunUntilInterruptedKeepsTheWholeDuration(t *testing.T) {
 	}
 	if rep.Duration < 250*time.Millisecond {
 		t.Errorf("duration = %s, want the whole wait (about 300ms), not the first round's", rep.Duration)
+	}
+}
+
+// TestRunUntilReportsTheFinalState: a check that warned in the first round
+// and passed in the last is reported OK — the report is the end state.
+func TestRunUntilReportsTheFinalState(t *testing.T) {
+	var calls atomic.Int32
+	flaky := starlark.NewBuiltin("flaky", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		n := calls.Add(1)
+		if n == 1 {
+			return &builtins.Result{Status: result.Warn, Message: "cache down"}, nil
+		}
+		return starlark.True, nil
+	})
+	var tries atomic.Int32
+	up := starlark.NewBuiltin("up", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		return starlark.Bool(tries.Add(1) >= 2), nil
+	})
+	g := load(t, LoadOptions{Extra: starlark.StringDict{"flaky": flaky, "up": up}}, map[string]string{"guard.star": `
+check("cache", flaky)
+check("api", up)
+`})
+	rep := g.RunUntil(context.Background(), RunOptions{}, Wait{For: 5 * time.Second, Interval: 10 * time.Millisecond})
+	if got := byName(rep)["cache"]; got.Status != result.OK {
+		t.Errorf("cache = %s %q after %d rounds, want the last round's ok", got.Status, got.Message, rep.Rounds)
+	}
+	if code := result.Judge(rep, false); code != result.ExitOK {
+		t.Errorf("exit %d, want 0", code)
+	}
+}
+
+// TestExecuteTimeoutBoundsEveryRound: --timeout is the whole run's deadline,
+// --wait rounds included; when it comes first the run ends there and the
+// checks it cut off FAIL.
+func TestExecuteTimeoutBoundsEveryRound(t *testing.T) {
+	path := writeScript(t, map[string]string{"guard.star": `check("down", lambda: fail("refused"))`})
+	start := time.Now()
+	rep, err := Execute(context.Background(), Script{Path: path}, Options{
+		Run:  RunOptions{Timeout: 300 * time.Millisecond},
+		Wait: Wait{For: 10 * time.Second, Interval: 50 * time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("took %s with --timeout 300ms and --wait 10s", took)
+	}
+	if rep.ExitCode != result.ExitFail || rep.Incomplete != "" || rep.Rounds < 2 {
+		t.Errorf("exit %d, incomplete %q, %d rounds; want 2, complete, several rounds", rep.ExitCode, rep.Incomplete, rep.Rounds)
 	}
 }

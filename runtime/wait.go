@@ -1,6 +1,7 @@
-// This file holds --wait: re-running the checks that have not passed until
-// they do or the wait ends, for "wait until the service is up" steps.
 package runtime
+
+// This file holds --wait: running the checks again and again until none
+// fails or the wait ends, for "wait until the service is up" steps.
 
 import (
 	"context"
@@ -10,61 +11,53 @@ import (
 	"github.com/infra-guard/infra-guard/result"
 )
 
-// Wait says how long RunUntil keeps re-running failing checks, and how
-// often. OnRound, when set, hears about each round that left checks failing.
+// Wait says how long RunUntil keeps running the checks, and how often.
+// OnRound, when set, hears about each round that left checks failing.
 type Wait struct {
 	For      time.Duration
 	Interval time.Duration
 	OnRound  func(round int, failing []string, left time.Duration)
 }
 
-// RunUntil runs every check, then re-runs the ones that failed (FAIL or
-// UNKNOWN, and those skipped because a dependency failed) every Interval
-// until all pass or For has passed. The report holds each check's latest
-// result and the number of rounds it took.
+// RunUntil runs every check in rounds, Interval apart, until no check
+// fails (FAIL or UNKNOWN, or skipped because of one), For has passed, or
+// ctx ends — its deadline is the whole run's --timeout, rounds included.
+// Every round runs every check, so the report is the last round's: each
+// check's state at the end, not a WARN or OK left over from an earlier
+// round. It records how many rounds it took.
 func (g *Guard) RunUntil(ctx context.Context, opts RunOptions, w Wait) *result.Report {
 	start := time.Now()
 	deadline := start.Add(w.For)
-	rep := g.Run(ctx, opts)
-	rep.Rounds = 1
+	rounds := 0
+	var rep *result.Report
 	for {
+		rep = g.Run(ctx, opts)
+		rounds++
 		failing := notPassed(g, rep)
 		left := time.Until(deadline)
-		if len(failing) == 0 || rep.Incomplete != "" || left < w.Interval {
+		if len(failing) == 0 || rep.Incomplete != "" || ctx.Err() != nil || left < w.Interval {
 			break
 		}
 		if w.OnRound != nil {
-			w.OnRound(rep.Rounds, failing, left)
+			w.OnRound(rounds, failing, left)
 		}
 		select {
 		case <-time.After(w.Interval):
+			continue
 		case <-ctx.Done():
+		}
+		if interrupted(ctx) {
 			rep.Incomplete = context.Cause(ctx).Error()
 		}
-		if rep.Incomplete != "" {
-			break
-		}
-		sub, err := g.Select(Selection{Only: failing})
-		if err != nil { // cannot happen: the names come from g
-			panic(err)
-		}
-		next := sub.Run(ctx, opts)
-		for _, c := range next.Checks {
-			for i := range rep.Checks {
-				if rep.Checks[i].Name == c.Name {
-					rep.Checks[i] = c
-				}
-			}
-		}
-		rep.Rounds++
-		rep.Incomplete = next.Incomplete
+		break
 	}
+	rep.Rounds = rounds
 	rep.Started, rep.Duration = start, time.Since(start)
 	return rep
 }
 
-// notPassed names the checks to run again: failed or unknown ones, and
-// checks skipped because a check they run after is among them.
+// notPassed names the checks that keep the wait going: failed or unknown
+// ones, and checks skipped because a check they run after is among them.
 func notPassed(g *Guard, rep *result.Report) []string {
 	status := make(map[string]result.Status, len(rep.Checks))
 	for _, c := range rep.Checks {
