@@ -51,13 +51,15 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 
 type envKey struct{}
 
-// exits N [-signal SIG -after DUR -again DUR -within DUR] command args...
+// exits N [-signal SIG -after DUR -again DUR -within DUR] [-closed-stdout] command args...
 //
 // runs command and fails unless it exits with exactly N; a command killed
 // by a signal counts as 128+signal, as a shell reports it. With -signal, it
 // sends SIG (TERM or INT) after DUR, with -again a second time that long
 // after the first, and fails unless the command exits within the -within
-// duration (default 1s) of the first signal.
+// duration (default 1s) of the first signal. With -closed-stdout, the
+// command's stdout is a pipe nobody reads, closed before it starts (as
+// "infra-guard … | head -n 0" would leave it).
 func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! exits; name the exit code instead")
@@ -70,7 +72,12 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	args = args[1:]
 	var sig syscall.Signal
 	after, again, within := 300*time.Millisecond, time.Duration(0), time.Second
+	closedStdout := false
 	for len(args) > 1 && strings.HasPrefix(args[0], "-") {
+		if args[0] == "-closed-stdout" {
+			closedStdout, args = true, args[1:]
+			continue
+		}
 		switch args[0] {
 		case "-signal":
 			sig = map[string]syscall.Signal{"TERM": syscall.SIGTERM, "INT": syscall.SIGINT}[args[1]]
@@ -91,9 +98,12 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		args = args[2:]
 	}
-	if sig == 0 {
+	switch {
+	case closedStdout:
+		err = execClosedStdout(ts, args)
+	case sig == 0:
 		err = ts.Exec(args[0], args[1:]...)
-	} else {
+	default:
 		err = execWithSignal(ts, sig, after, again, within, args)
 	}
 	got := 0
@@ -142,6 +152,26 @@ func execWithSignal(ts *testscript.TestScript, sig syscall.Signal, after, again,
 	if took > within {
 		ts.Fatalf("%s took %s to exit after the signal, want at most %s", args[0], took.Round(time.Millisecond), within)
 	}
+	return err
+}
+
+// execClosedStdout runs args with a stdout pipe whose reading end is
+// closed, so every write to stdout fails with EPIPE (and SIGPIPE).
+func execClosedStdout(ts *testscript.TestScript, args []string) error {
+	cmd := exec.Command(lookPath(ts, args[0]), args[1:]...)
+	cmd.Dir = ts.MkAbs(".")
+	for _, kv := range ts.Value(envKey{}).([]string) {
+		k, _, _ := strings.Cut(kv, "=")
+		cmd.Env = append(cmd.Env, k+"="+ts.Getenv(k))
+	}
+	r, w, err := os.Pipe()
+	ts.Check(err)
+	r.Close()
+	var stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = w, &stderr
+	err = cmd.Run()
+	w.Close()
+	fmt.Fprint(ts.Stderr(), stderr.String())
 	return err
 }
 

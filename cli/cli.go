@@ -55,6 +55,12 @@ func Main(args []string, env Env) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
+	// With SIGPIPE noticed, a write to a closed stdout or stderr fails with
+	// EPIPE instead of killing the process: the report files still get
+	// written and the exit code stays one of ours.
+	pipes := make(chan os.Signal, 1)
+	signal.Notify(pipes, syscall.SIGPIPE)
+	defer signal.Stop(pipes)
 	go func() {
 		select {
 		case sig := <-sigs:
@@ -98,6 +104,7 @@ func run(ctx context.Context, args []string, env Env) int {
 	app := newApp(env)
 	app.scrub = scrub
 	app.rawStdout = raw
+	app.flushStdout = stdout.Close
 	app.release = func() {
 		stderr.Release()
 		stdout.Release()
@@ -134,6 +141,7 @@ type app struct {
 	rawStdout    io.Writer
 	secretValues []string       // what secret() read, for ::add-mask::
 	githubTaken  bool           // the step summary and outputs went to a reporter already
+	flushStdout  func() error   // writes on what the stdout scrubber holds back
 	usageOf      *ffcli.Command // the command whose usage to show on a usage error
 
 	timeout      time.Duration
@@ -437,13 +445,8 @@ func script(args []string, logger *slog.Logger) (runtime.Script, error) {
 		return runtime.Script{}, fmt.Errorf("want at most one SCRIPT, got %d arguments: %s", len(args), strings.Join(args, " "))
 	}
 	if len(args) == 1 {
-		fi, err := os.Stat(args[0])
-		switch {
-		case err != nil:
-			return runtime.Script{}, fmt.Errorf("cannot read script: %v", unwrapPathError(err))
-		case fi.IsDir():
-			return runtime.Script{}, fmt.Errorf("script %s is a directory; name the .star file", args[0])
-		}
+		// A missing or unreadable script is the runtime's to report, so
+		// every format says UNKNOWN and why, and monitoring sees it.
 		return runtime.Script{Path: args[0]}, nil
 	}
 	if _, err := os.Stat("guard.star"); err == nil {
@@ -451,14 +454,6 @@ func script(args []string, logger *slog.Logger) (runtime.Script, error) {
 	}
 	logger.Info("no script given and no ./guard.star here: running the built-in default guard (root disk, inodes, memory, load)")
 	return runtime.Script{Path: runtime.DefaultScriptName, Src: runtime.DefaultScript}, nil
-}
-
-func unwrapPathError(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("%s: %v", pe.Path, pe.Err)
-	}
-	return err
 }
 
 // reparse lets flags follow the script, as in "run guard.star --format json",

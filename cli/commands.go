@@ -2,11 +2,13 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -52,24 +54,59 @@ func (a *app) execRun(ctx context.Context, args []string) error {
 		return err
 	}
 	redact.Report(a.scrub, rep)
-	code := rep.ExitCode
+	// The report files first: one that cannot be written makes the run
+	// UNKNOWN, and stdout, written last, must say so too.
+	a.writeReports(logger, rep)
 	repOpts := a.reportOptions()
 	repOpts.Color = a.color()
 	if a.format == "github" && a.env.Getenv("GITHUB_ACTIONS") == "true" {
 		// Every secret read, even by a script that then failed to load.
 		repOpts.Masks, repOpts.MaskWriter = a.secretValues, a.rawStdout
 	}
-	if err := a.report(a.format, repOpts, a.env.Stdout, rep); err != nil {
-		logger.Error("cannot write the report", "format", a.format, "error", err)
-		code = result.ExitUnknown
+	err = a.report(a.format, repOpts, a.env.Stdout, rep)
+	if err == nil && a.flushStdout != nil {
+		err = a.flushStdout()
 	}
-	for _, rf := range a.reports {
+	if err != nil {
+		logger.Error("cannot write the report", "format", a.format, "error", err)
+		return exitError{result.ExitUnknown}
+	}
+	return exitError{rep.ExitCode}
+}
+
+// writeReports writes every --report file. When one fails the run is
+// UNKNOWN (rep.ExitCode becomes 3), and the files already written with the
+// earlier code are written again, so every report states the real outcome.
+// The github format goes last: what it appends to the step summary cannot
+// be taken back.
+func (a *app) writeReports(logger *slog.Logger, rep *result.Report) {
+	files := slices.Clone(a.reports)
+	slices.SortStableFunc(files, func(x, y reportFile) int {
+		return cmp.Compare(boolInt(x.format == "github"), boolInt(y.format == "github"))
+	})
+	written := map[reportFile]result.ExitCode{}
+	for _, rf := range files {
 		if err := a.writeReport(rf, rep); err != nil {
 			logger.Error("cannot write the report file", "format", rf.format, "path", rf.path, "error", err)
-			code = result.ExitUnknown
+			rep.ExitCode = result.ExitUnknown
+			continue
+		}
+		written[rf] = rep.ExitCode
+	}
+	for _, rf := range files {
+		if code, ok := written[rf]; ok && code != rep.ExitCode {
+			if err := a.writeReport(rf, rep); err != nil {
+				logger.Error("cannot write the report file", "format", rf.format, "path", rf.path, "error", err)
+			}
 		}
 	}
-	return exitError{code}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // reportFile is one --report FORMAT=PATH.

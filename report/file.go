@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // defaultFileMode is the mode of a report file that did not exist before:
@@ -27,6 +28,10 @@ const defaultFileMode fs.FileMode = 0o644
 // over path; then it syncs the directory so the rename survives a crash.
 // On any error, or a panic in write, the temporary file is removed and the
 // old file is left as it was. A symlink at path is replaced, not followed.
+//
+// A device or FIFO at path (/dev/null, /dev/stdout, a named pipe) is
+// written to directly, never replaced: renaming over /dev/null as root
+// would turn it into a regular file. A socket is refused.
 func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
 	dir, base := filepath.Split(path)
 	if base == "" {
@@ -34,6 +39,9 @@ func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
 	}
 	if dir == "" {
 		dir = "."
+	}
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() && fi.Mode()&(fs.ModeDevice|fs.ModeNamedPipe|fs.ModeSocket) != 0 {
+		return writeSpecial(path, fi.Mode(), write)
 	}
 	mode := defaultFileMode
 	if fi, err := os.Stat(path); err == nil {
@@ -77,6 +85,37 @@ func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
 	}
 	done = true
 	syncDir(dir)
+	return nil
+}
+
+// writeSpecial writes to a device or FIFO in place. A FIFO with no reader
+// is an error at once rather than a run that hangs in open.
+func writeSpecial(path string, mode fs.FileMode, write func(io.Writer) error) error {
+	if mode&fs.ModeSocket != 0 {
+		return fmt.Errorf("write %s: is a socket; name a file, a device or a FIFO", path)
+	}
+	flags := os.O_WRONLY
+	if mode&fs.ModeNamedPipe != 0 {
+		flags |= syscall.O_NONBLOCK // ENXIO when nobody reads
+	}
+	f, err := os.OpenFile(path, flags, 0)
+	if errors.Is(err, syscall.ENXIO) {
+		return fmt.Errorf("write %s: a FIFO with no reader", path)
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, unwrapPath(err))
+	}
+	bw := bufio.NewWriterSize(f, 64<<10)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, unwrapPath(err))
+	}
 	return nil
 }
 

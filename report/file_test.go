@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 )
 
@@ -207,4 +208,43 @@ func TestWriteFileAtomicReport(t *testing.T) {
 	data, _ := os.ReadFile(path)
 	parseProm(t, data)
 	golden(t, "statuses.prom", data)
+}
+
+// TestWriteFileAtomicSpecialFiles: a device is written in place, never
+// renamed over (as root that would replace /dev/null with a regular file);
+// a FIFO with no reader is an error, not a hang; a FIFO with one gets the
+// report.
+func TestWriteFileAtomicSpecialFiles(t *testing.T) {
+	hello := func(w io.Writer) error { _, err := io.WriteString(w, "report\n"); return err }
+	if err := WriteFileAtomic("/dev/null", hello); err != nil {
+		t.Fatalf("/dev/null: %v", err)
+	}
+	if fi, err := os.Lstat("/dev/null"); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		t.Fatalf("/dev/null is no longer a character device: %v %v", fi.Mode(), err)
+	}
+
+	fifo := filepath.Join(t.TempDir(), "report.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	err := WriteFileAtomic(fifo, hello)
+	if err == nil || !strings.Contains(err.Error(), "no reader") {
+		t.Errorf("FIFO without a reader: err = %v, want one saying there is no reader", err)
+	}
+	got := make(chan string, 1)
+	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := WriteFileAtomic(fifo, hello); err != nil {
+		t.Fatalf("FIFO with a reader: %v", err)
+	}
+	go func() { b, _ := io.ReadAll(r); got <- string(b) }()
+	if s := <-got; s != "report\n" {
+		t.Errorf("the reader got %q", s)
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the FIFO was replaced: %v %v", fi.Mode(), err)
+	}
 }
