@@ -41,6 +41,10 @@ type Env struct {
 	StderrIsTTY    bool // for the live --wait status line
 }
 
+// selectionError is an --only, --skip or --tag naming what the script
+// does not have.
+type selectionError struct{ error }
+
 // exitError carries the exit code of a command that ran.
 type exitError struct{ code result.ExitCode }
 
@@ -97,11 +101,13 @@ func run(ctx context.Context, args []string, env Env) int {
 	stdout.Hold()
 	stderr.Hold()
 	raw := env.Stdout
-	env.Stdout, env.Stderr = stdout, stderr
+	status := &liveLine{w: stderr}
+	env.Stdout, env.Stderr = stdout, status
 	defer stdout.Close()
 	defer stderr.Close()
 
 	app := newApp(env)
+	app.status = status
 	app.scrub = scrub
 	app.rawStdout = raw
 	app.flushStdout = stdout.Close
@@ -124,6 +130,11 @@ func run(ctx context.Context, args []string, env Env) int {
 	case errors.Is(err, flag.ErrHelp):
 		fmt.Fprintln(env.Stdout, ffcli.DefaultUsageFunc(app.usageOf))
 		return 0
+	case errors.As(err, new(selectionError)):
+		// The flags parsed; the script just lacks what they name. The
+		// message lists what it has; the usage text would bury that.
+		fmt.Fprintf(env.Stderr, "infra-guard: %v\n", err)
+		return int(result.ExitUnknown)
 	}
 	// Anything else is bad input on the command line (unknown flag, bad
 	// value in a flag or an INFRA_GUARD_* variable): one line, then usage.
@@ -142,6 +153,7 @@ type app struct {
 	secretValues []string       // what secret() read, for ::add-mask::
 	githubTaken  bool           // the step summary and outputs went to a reporter already
 	flushStdout  func() error   // writes on what the stdout scrubber holds back
+	status       *liveLine      // stderr, where --wait shows its live line on a terminal
 	usageOf      *ffcli.Command // the command whose usage to show on a usage error
 
 	timeout      time.Duration
@@ -157,6 +169,8 @@ type app struct {
 	selection    runtime.Selection
 	wait         time.Duration
 	interval     time.Duration
+	quiet        bool
+	colorMode    string // auto, always or never
 }
 
 // releaseOutput lets env.Stdout and env.Stderr write on, at the end of
@@ -185,20 +199,24 @@ func (a *app) logFlags(fs *flag.FlagSet) {
 func (a *app) runFlags(fs *flag.FlagSet) {
 	a.logFlags(fs)
 	a.timeout, a.checkTimeout, a.concurrency = 5*time.Minute, runtime.DefaultCheckTimeout, runtime.DefaultConcurrency
-	fs.Var(&flagValue[time.Duration]{dst: &a.timeout, parse: parseTimeout}, "timeout", "deadline for the whole run; 0 for none")
+	fs.Var(&flagValue[time.Duration]{dst: &a.timeout, parse: durationAtLeast(0)}, "timeout", "deadline for the whole run, loading and every --wait round included; 0 for none")
 	a.maxHeap = runtime.DefaultMaxHeap
 	fs.Var(&flagValue[uint64]{dst: &a.maxHeap, parse: parseSize, format: formatSize}, "max-heap", "cancel the run when the heap grows past this, e.g. 512MiB or 2GiB")
-	fs.Var(positive(&a.checkTimeout, time.ParseDuration), "check-timeout", "deadline for each check without its own timeout=")
+	fs.Var(&flagValue[time.Duration]{dst: &a.checkTimeout, parse: durationAtLeast(time.Millisecond)}, "check-timeout", "deadline for each check without its own timeout=")
 	fs.Var(positive(&a.concurrency, strconv.Atoi), "concurrency", "checks running at once")
-	fs.StringVar(&a.format, "format", "text", "report format on stdout: "+strings.Join(report.Names(), ", "))
-	fs.BoolVar(&a.warnOK, "warn-ok", false, "exit 0 when the worst result is a warning (for pipelines that gate on failures only)")
+	a.format = "text"
+	fs.Var(&flagValue[string]{dst: &a.format, parse: oneOf(report.Names()...)}, "format", "report format on stdout: "+strings.Join(report.Names(), ", "))
+	fs.Var(&boolFlag{&a.warnOK}, "warn-ok", "exit 0 when the worst result is a warning (for pipelines that gate on failures only)")
+	fs.Var(&boolFlag{&a.quiet}, "quiet", "text format: show only the checks that did not pass, and the summary")
+	a.colorMode = "auto"
+	fs.Var(&flagValue[string]{dst: &a.colorMode, parse: oneOf("auto", "always", "never")}, "color", "colour in the text format: auto (on a terminal, unless NO_COLOR is set), always or never")
 	fs.Func("report", "also write a report in FORMAT to PATH, as FORMAT=PATH (repeatable), e.g. junit=guard.xml", a.addReport)
 	fs.Func("only", "run only these checks (comma-separated, repeatable), and what they run after", appendList(&a.selection.Only))
 	fs.Func("skip", "do not run these checks (comma-separated, repeatable)", appendList(&a.selection.Skip))
 	fs.Func("tag", "run only checks with one of these tags (comma-separated, repeatable)", appendList(&a.selection.Tags))
-	fs.DurationVar(&a.wait, "wait", 0, "re-run failing checks until all pass or this much time has passed, e.g. 2m (for \"wait until up\" steps)")
+	fs.Var(&flagValue[time.Duration]{dst: &a.wait, parse: durationAtLeast(0)}, "wait", "run the checks again until none fails or this much time has passed, e.g. 2m (for \"wait until up\" steps)")
 	a.interval = 2 * time.Second
-	fs.Var(positive(&a.interval, time.ParseDuration), "interval", "with --wait, time between rounds")
+	fs.Var(&flagValue[time.Duration]{dst: &a.interval, parse: durationAtLeast(minInterval)}, "interval", "with --wait, time between rounds")
 }
 
 // flagValue is a flag of any type with its own parser, so that a bad flag or
@@ -229,28 +247,81 @@ func (f *flagValue[T]) Set(v string) error {
 	return nil
 }
 
-// positive is a flag that refuses zero and negative values.
-func positive[T int | uint64 | time.Duration](dst *T, parse func(string) (T, error)) *flagValue[T] {
+// positive is a number flag that refuses zero and negative values.
+func positive[T int | uint64](dst *T, parse func(string) (T, error)) *flagValue[T] {
 	return &flagValue[T]{dst: dst, parse: func(v string) (T, error) {
 		n, err := parse(v)
 		if err != nil || n <= 0 {
-			want := "number"
-			if _, ok := any(n).(time.Duration); ok {
-				want = "duration like 500ms or 30s"
-			}
-			return n, fmt.Errorf("want a positive %s", want)
+			return n, fmt.Errorf("want a positive number")
 		}
 		return n, nil
 	}}
 }
 
-func parseTimeout(v string) (time.Duration, error) {
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("want a duration like 90s or 5m, or 0 for none")
+// minInterval keeps --wait from busy-looping: rounds closer than this
+// would only burn CPU and flood the log.
+const minInterval = 100 * time.Millisecond
+
+// durationAtLeast parses a duration flag no shorter than least; 0 is
+// allowed only when least is 0 (meaning "none"). A bare number is the
+// commonest mistake, so it gets its own hint.
+func durationAtLeast(least time.Duration) func(string) (time.Duration, error) {
+	return func(v string) (time.Duration, error) {
+		if _, err := strconv.ParseFloat(v, 64); err == nil && v != "0" {
+			return 0, fmt.Errorf("a duration needs a unit, like %ss or %sm", v, v)
+		}
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			return 0, fmt.Errorf("want a duration like 500ms, 30s or 5m")
+		case least > 0 && d < least:
+			return 0, fmt.Errorf("want a duration of at least %s, like 30s", least)
+		case d < 0:
+			return 0, fmt.Errorf("want a duration of 0 (none) or more, like 30s")
+		}
+		return d, nil
 	}
-	return d, nil
 }
+
+// oneOf parses a flag whose value is one of names.
+func oneOf(names ...string) func(string) (string, error) {
+	return func(v string) (string, error) {
+		if !slices.Contains(names, v) {
+			return "", fmt.Errorf("want one of %s", strings.Join(names, ", "))
+		}
+		return v, nil
+	}
+}
+
+// boolFlag is a boolean flag that also takes the usual spellings in a
+// variable or after "=": yes/no, on/off, true/false, 1/0.
+type boolFlag struct{ dst *bool }
+
+func (b *boolFlag) IsBoolFlag() bool { return true }
+
+func (b *boolFlag) String() string {
+	if b == nil || b.dst == nil {
+		return "false"
+	}
+	return strconv.FormatBool(*b.dst)
+}
+
+func (b *boolFlag) Set(v string) error {
+	switch strings.ToLower(v) {
+	case "1", "t", "true", "yes", "y", "on":
+		*b.dst = true
+	case "0", "f", "false", "no", "n", "off":
+		*b.dst = false
+	default:
+		return fmt.Errorf("want true or false (or yes/no, on/off)")
+	}
+	return nil
+}
+
+// boolWords are what a user may have meant as a boolean flag's value,
+// written after a space ("--warn-ok yes"), where the flag package takes it
+// for the script.
+var boolWords = []string{"1", "0", "t", "f", "true", "false", "yes", "no", "y", "n", "on", "off"}
 
 // appendList makes a repeatable flag whose values may also be comma-separated.
 func appendList(dst *[]string) func(string) error {
@@ -435,16 +506,21 @@ func (a *app) runOptions() runtime.RunOptions {
 		Concurrency:  a.concurrency,
 		MaxSteps:     a.maxSteps,
 		MaxHeap:      a.maxHeap,
+		// One terminal shows both streams: the report alone says it all.
+		QuietErrors: a.env.StdoutIsTTY && a.env.StderrIsTTY,
 	}
 }
 
 // script picks the script to run: the argument, else ./guard.star, else the
 // embedded default guard.
-func script(args []string, logger *slog.Logger) (runtime.Script, error) {
+func script(args []string) (runtime.Script, error) {
 	if len(args) > 1 {
 		return runtime.Script{}, fmt.Errorf("want at most one SCRIPT, got %d arguments: %s", len(args), strings.Join(args, " "))
 	}
 	if len(args) == 1 {
+		if _, err := os.Stat(args[0]); err != nil && slices.Contains(boolWords, strings.ToLower(args[0])) {
+			return runtime.Script{}, fmt.Errorf("%q is not a script: a boolean flag takes its value after =, like --warn-ok=%s (or just --warn-ok)", args[0], args[0])
+		}
 		// A missing or unreadable script is the runtime's to report, so
 		// every format says UNKNOWN and why, and monitoring sees it.
 		return runtime.Script{Path: args[0]}, nil
@@ -452,8 +528,7 @@ func script(args []string, logger *slog.Logger) (runtime.Script, error) {
 	if _, err := os.Stat("guard.star"); err == nil {
 		return runtime.Script{Path: "guard.star"}, nil
 	}
-	logger.Info("no script given and no ./guard.star here: running the built-in default guard (root disk, inodes, memory, load)")
-	return runtime.Script{Path: runtime.DefaultScriptName, Src: runtime.DefaultScript}, nil
+	return runtime.Script{Path: runtime.DefaultScriptName, Src: runtime.DefaultScript, BuiltIn: true}, nil
 }
 
 // reparse lets flags follow the script, as in "run guard.star --format json",

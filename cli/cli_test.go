@@ -78,3 +78,48 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+// TestOneTerminalShowsEachProblemOnce: when stdout and stderr are the same
+// terminal, a load error or a check's error appears in the report only, not
+// also as a log record; elsewhere (cron mails stderr) it is logged too.
+func TestOneTerminalShowsEachProblemOnce(t *testing.T) {
+	dir := t.TempDir()
+	broken := filepath.Join(dir, "broken.star")
+	raising := filepath.Join(dir, "raising.star")
+	if err := os.WriteFile(broken, []byte("check(\"a\", lambda: True)\nx = 1 // 0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(raising, []byte("check(\"a\", lambda: 1 // 0)\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, script := range []string{broken, raising} {
+		for _, tty := range []bool{true, false} {
+			code, stdout, stderr := runIn(t, Env{StdoutIsTTY: tty, StderrIsTTY: tty, Getenv: func(string) string { return "" }}, "run", "--color", "never", script)
+			if code != 3 || !strings.Contains(stdout, "division by zero") {
+				t.Fatalf("%s: exit %d, stdout:\n%s", filepath.Base(script), code, stdout)
+			}
+			if logged := strings.Contains(stderr, "division by zero"); logged == tty {
+				t.Errorf("%s, one terminal %v: logged %v, stderr:\n%s", filepath.Base(script), tty, logged, stderr)
+			}
+		}
+	}
+}
+
+// TestLiveLineClearedBeforeLogs: a log record written while the --wait
+// line is shown starts on a cleared line, never after the status text.
+func TestLiveLineClearedBeforeLogs(t *testing.T) {
+	var b strings.Builder
+	l := &liveLine{w: &b}
+	l.show("waiting: 1 failing (api), round 1, 30s left")
+	l.show("waiting: 1 failing (api), round 2, 28s left")
+	if _, err := l.Write([]byte("level=INFO msg=hello\n")); err != nil {
+		t.Fatal(err)
+	}
+	l.clear() // nothing shown: writes nothing
+	want := "\r\x1b[Kwaiting: 1 failing (api), round 1, 30s left" +
+		"\r\x1b[Kwaiting: 1 failing (api), round 2, 28s left" +
+		"\r\x1b[Klevel=INFO msg=hello\n"
+	if b.String() != want {
+		t.Errorf("got %q\nwant %q", b.String(), want)
+	}
+}

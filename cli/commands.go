@@ -26,14 +26,16 @@ func (a *app) prepare(args []string) (*slog.Logger, runtime.Script, error) {
 	if err != nil {
 		return nil, runtime.Script{}, err
 	}
-	s, err := script(args, logger)
+	s, err := script(args)
+	if s.BuiltIn {
+		// Loud on purpose: in cron, the wrong working directory would
+		// otherwise pass quietly as "all ok".
+		logger.Warn("no script given and no ./guard.star here: running the built-in default guard (root disk, inodes, memory, load); name a SCRIPT, or run where guard.star is")
+	}
 	return logger, s, err
 }
 
 func (a *app) execRun(ctx context.Context, args []string) error {
-	if _, ok := report.Formats[a.format]; !ok {
-		return fmt.Errorf("invalid --format %q (known: %s)", a.format, strings.Join(report.Names(), ", "))
-	}
 	logger, s, err := a.prepare(args)
 	if err != nil {
 		return err
@@ -51,14 +53,14 @@ func (a *app) execRun(ctx context.Context, args []string) error {
 	rep, err := runtime.Execute(ctx, s, opts)
 	a.clearStatus()
 	if err != nil {
-		return err
+		return selectionError{err}
 	}
 	redact.Report(a.scrub, rep)
 	// The report files first: one that cannot be written makes the run
 	// UNKNOWN, and stdout, written last, must say so too.
 	a.writeReports(logger, rep)
 	repOpts := a.reportOptions()
-	repOpts.Color = a.color()
+	repOpts.Color, repOpts.Quiet = a.color(), a.quiet
 	if a.format == "github" && a.env.Getenv("GITHUB_ACTIONS") == "true" {
 		// Every secret read, even by a script that then failed to load.
 		repOpts.Masks, repOpts.MaskWriter = a.secretValues, a.rawStdout
@@ -227,6 +229,12 @@ func orDash(s []string) string {
 // color reports whether the text report may use ANSI colour: only on a
 // terminal, and never when NO_COLOR is set (https://no-color.org).
 func (a *app) color() bool {
+	switch a.colorMode {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
 	return a.env.StdoutIsTTY && a.env.Getenv("NO_COLOR") == ""
 }
 
@@ -238,8 +246,8 @@ func (a *app) waitStatus(logger *slog.Logger) func(int, []string, time.Duration)
 		if len(names) > 60 {
 			names = names[:57] + "..."
 		}
-		if a.env.StderrIsTTY {
-			fmt.Fprintf(a.env.Stderr, "\r\x1b[Kwaiting: %d failing (%s), round %d, %s left", len(failing), names, round, left.Round(100*time.Millisecond))
+		if a.env.StderrIsTTY && a.status != nil {
+			a.status.show(fmt.Sprintf("waiting: %d failing (%s), round %d, %s left", len(failing), names, round, left.Round(100*time.Millisecond)))
 			return
 		}
 		logger.Info("checks still failing; retrying", "round", round, "failing", strings.Join(failing, ","), "left", left.Round(100*time.Millisecond).String(), "interval", a.interval.String())
@@ -247,7 +255,7 @@ func (a *app) waitStatus(logger *slog.Logger) func(int, []string, time.Duration)
 }
 
 func (a *app) clearStatus() {
-	if a.env.StderrIsTTY {
-		fmt.Fprint(a.env.Stderr, "\r\x1b[K")
+	if a.status != nil {
+		a.status.clear()
 	}
 }

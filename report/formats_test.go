@@ -760,7 +760,14 @@ func TestNagiosValid(t *testing.T) {
 					t.Errorf("%s: thresholds lost: %+v from %+v", it.label, it, metrics[i])
 				}
 			}
-			// One long-text line per load error and per check that did not pass.
+			// One long-text line per load error and per check that did not
+			// pass, and the host when known.
+			if r.Host != "" {
+				if last := ls[len(ls)-1]; last != "checked on "+r.Host {
+					t.Errorf("last long-text line %q, want the host", last)
+				}
+				ls = ls[:len(ls)-1]
+			}
 			want := len(r.Errors)
 			for _, c := range r.Checks {
 				if c.Status == result.Warn || c.Status == result.Fail || c.Status == result.Unknown {

@@ -23,6 +23,7 @@ type jsonReport struct {
 	Tool             string      `json:"tool"`
 	Version          string      `json:"version"`
 	Script           string      `json:"script"`
+	Host             string      `json:"host,omitempty"`
 	Started          string      `json:"started"`
 	DurationMS       float64     `json:"duration_ms"`
 	Rounds           int         `json:"rounds"`
@@ -69,6 +70,7 @@ func (j *jsonReporter) Report(w io.Writer, r *result.Report) error {
 		Tool:             "infra-guard",
 		Version:          j.version,
 		Script:           r.Script,
+		Host:             r.Host,
 		Started:          r.Started.UTC().Format(time.RFC3339Nano),
 		DurationMS:       millis(r.Duration),
 		Rounds:           rounds(r),

@@ -43,6 +43,7 @@ type junitSuite struct {
 	Skipped    int             `xml:"skipped,attr"`
 	Time       string          `xml:"time,attr"`
 	Timestamp  string          `xml:"timestamp,attr,omitempty"`
+	Hostname   string          `xml:"hostname,attr,omitempty"`
 	Properties []junitProperty `xml:"properties>property"`
 	Cases      []junitCase     `xml:"testcase"`
 }
@@ -99,6 +100,7 @@ func (j *junitReporter) Report(w io.Writer, r *result.Report) error {
 		Name:      oneLine(r.Script),
 		Time:      seconds(r.Duration),
 		Timestamp: junitTimestamp(r.Started),
+		Hostname:  oneLine(r.Host),
 		Properties: []junitProperty{
 			{"infra_guard.version", j.version},
 			{"infra_guard.exit_code", strconv.Itoa(int(r.ExitCode))},

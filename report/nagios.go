@@ -55,7 +55,6 @@ func (n *nagiosReporter) Report(w io.Writer, r *result.Report) error {
 		b.WriteString(" | " + perf)
 	}
 	b.WriteByte('\n')
-
 	for _, e := range r.Errors {
 		b.WriteString("[UNKNOWN] " + nagiosText(flatten(e.String())) + "\n")
 	}
@@ -72,6 +71,9 @@ func (n *nagiosReporter) Report(w io.Writer, r *result.Report) error {
 	for _, c := range problems {
 		line := "[" + strings.ToUpper(nagiosStatusWord[c.Status.Valid()]) + "] " + oneLine(c.Name) + ": " + flatten(problemMessage(c))
 		b.WriteString(nagiosText(line) + "\n")
+	}
+	if r.Host != "" {
+		b.WriteString("checked on " + nagiosText(oneLine(r.Host)) + "\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

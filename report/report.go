@@ -25,9 +25,12 @@ type Reporter interface {
 
 // Options configure a reporter. Each format uses what applies to it.
 type Options struct {
-	// Color enables ANSI colour in human formats. The caller decides:
-	// stdout is a terminal and NO_COLOR is unset.
+	// Color enables ANSI colour in human formats. The caller decides
+	// (--color: by default, stdout is a terminal and NO_COLOR is unset).
 	Color bool
+	// Quiet leaves the checks that passed (OK, SKIP) out of the text
+	// format; the summary still counts them.
+	Quiet bool
 	// Version is the infra-guard version recorded in machine formats.
 	Version string
 	// WarnAsFailure makes junit and tap report a WARN check as failed

@@ -27,6 +27,7 @@ func fixtures() map[string]*result.Report {
 	reports := map[string]*result.Report{
 		"statuses": {
 			Script:   "guard.star",
+			Host:     "web-1",
 			Started:  started,
 			Duration: 1341 * time.Millisecond,
 			Checks: []result.CheckResult{

@@ -13,6 +13,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,25 +49,31 @@ const (
 	exitSep      = " — exit "
 )
 
-type textReporter struct{ color bool }
+type textReporter struct{ color, quiet bool }
 
 var _ Reporter = (*textReporter)(nil)
 
-func newText(opts Options) Reporter { return &textReporter{color: opts.Color} }
+func newText(opts Options) Reporter { return &textReporter{color: opts.Color, quiet: opts.Quiet} }
 
-// Report writes one line per check in report order, each load error on a
-// line starting "ERROR ", and a summary line. The whole report is written
-// with a single Write.
+// Report writes one line per check in report order (with Quiet, only the
+// checks that did not pass), each load error on a line starting "ERROR ",
+// and a summary line. The whole report is written with a single Write.
 func (t *textReporter) Report(w io.Writer, r *result.Report) error {
 	var b strings.Builder
 
+	checks := r.Checks
+	if t.quiet {
+		checks = slices.DeleteFunc(slices.Clone(checks), func(c result.CheckResult) bool {
+			return c.Status.Valid() == result.OK || c.Status.Valid() == result.Skip
+		})
+	}
 	nameW, durW := 0, minDurWidth
-	for _, c := range r.Checks {
+	for _, c := range checks {
 		nameW = max(nameW, min(utf8.RuneCountInString(oneLine(c.Name)), maxNameWidth))
 		durW = max(durW, len(humanDuration(c.Duration)))
 	}
 
-	for _, c := range r.Checks {
+	for _, c := range checks {
 		st := textStatus[c.Status.Valid()]
 		msg := lines(c.Message)
 		line := t.paint(st.color, st.label) + strings.Repeat(" ", labelWidth-len(st.label)) +
@@ -104,6 +111,9 @@ func (t *textReporter) summary(r *result.Report) string {
 	var b strings.Builder
 	if r.Incomplete != "" {
 		b.WriteString(t.paint(ansiMagenta, "INCOMPLETE") + " (" + oneLine(r.Incomplete) + "): ")
+	}
+	if r.BuiltIn {
+		b.WriteString(t.paint(ansiYellow, "built-in default guard") + ": ")
 	}
 	n := count(r)
 	switch {

@@ -112,6 +112,8 @@ type Report struct {
 	Errors     []Diagnostic // load-phase problems; non-empty means nothing ran
 	Incomplete string       // why the run was interrupted (a signal); "" when it ran to the end
 	Rounds     int          // with --wait, how many rounds it took; 0 or 1 otherwise
+	BuiltIn    bool         // the built-in default guard ran, not a script of the user's
+	Host       string       // the machine the checks ran on
 	ExitCode   ExitCode     // set by the runtime with Judge
 }
 

@@ -6,6 +6,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"os"
 	"time"
 
 	"github.com/infra-guard/infra-guard/result"
@@ -14,8 +15,9 @@ import (
 // Script names the guard to run: the file at Path, or, when Src is not
 // nil, the text Src that Path only names (the embedded default guard).
 type Script struct {
-	Path string
-	Src  []byte
+	Path    string
+	Src     []byte
+	BuiltIn bool // the built-in default guard: said in the log and every report
 }
 
 // Options are everything Execute needs to know.
@@ -54,6 +56,9 @@ func Execute(ctx context.Context, s Script, o Options) (*result.Report, error) {
 		// To the log too: formats such as prometheus have no place for
 		// them, and cron mails what is on stderr.
 		for _, d := range loadErr.Diagnostics {
+			if o.Run.QuietErrors {
+				break
+			}
 			log.Error("the script did not load; no check ran", "error", d.String())
 		}
 		rep = &result.Report{Script: s.Path, Started: time.Now(), Errors: loadErr.Diagnostics}
@@ -75,6 +80,8 @@ func Execute(ctx context.Context, s Script, o Options) (*result.Report, error) {
 	if rep.Incomplete != "" {
 		log.Warn("run interrupted; the report is incomplete", "reason", rep.Incomplete)
 	}
+	rep.BuiltIn = s.BuiltIn
+	rep.Host, _ = os.Hostname()
 	rep.ExitCode = result.Judge(rep, o.WarnOK)
 	return rep, nil
 }

@@ -191,13 +191,13 @@ func (g *Guard) runCheck(runCtx context.Context, opts RunOptions, shared *builti
 		o.v, o.err = starlark.Call(thread, c.Fn, c.Args, c.Kwargs)
 	}()
 	r.Duration = time.Since(start)
-	log := opts.Logger.With("check", c.Name, "location", fmt.Sprintf("%s:%d", c.File, c.Line))
 
 	switch {
 	case o.panicked != nil:
 		r.Status = result.Unknown
 		r.Message = fmt.Sprintf("internal error (recovered panic): %v", o.panicked)
-		log.Error("check panicked; this is a bug in infra-guard or a script that exhausted memory", "panic", fmt.Sprint(o.panicked))
+		opts.Logger.Error("check panicked; this is a bug in infra-guard or a script that exhausted memory",
+			"check", c.Name, "location", fmt.Sprintf("%s:%d", c.File, c.Line), "panic", fmt.Sprint(o.panicked))
 	case o.err == nil:
 		res := builtins.ToResult(o.v)
 		r.Status, r.Message, r.Metrics = res.Status, res.Message, res.Metrics
@@ -213,7 +213,10 @@ func (g *Guard) runCheck(runCtx context.Context, opts RunOptions, shared *builti
 		if errors.As(o.err, &evalErr) {
 			r.Backtrace = evalErr.Backtrace()
 		}
-		log.Error("check raised an error", "error", r.Message, "backtrace", r.Backtrace)
+		if !opts.QuietErrors {
+			opts.Logger.Error("check raised an error", "check", c.Name, "location", fmt.Sprintf("%s:%d", c.File, c.Line),
+				"error", r.Message, "backtrace", r.Backtrace)
+		}
 	}
 	finish(r)
 }

@@ -87,6 +87,10 @@ type RunOptions struct {
 	MaxSteps     uint64        // Starlark steps per check
 	MaxHeap      uint64        // bytes of Go heap past which the run is cancelled
 	Logger       *slog.Logger  // nil: the logger the guard was loaded with
+	// QuietErrors leaves out of the log what the report already shows in
+	// full — a check's error, a script's load errors — for when both go to
+	// the same terminal and would show each problem twice.
+	QuietErrors bool
 }
 
 func (o RunOptions) withDefaults(g *Guard) RunOptions {
