@@ -439,7 +439,7 @@ func (a *app) runOptions() runtime.RunOptions {
 }
 
 // script picks the script to run: the argument, else ./guard.star, else the
-// embedded default guard.
+// built-in default guard, which loads @std//default.star.
 func script(args []string, logger *slog.Logger) (runtime.Script, error) {
 	if len(args) > 1 {
 		return runtime.Script{}, fmt.Errorf("want at most one SCRIPT, got %d arguments: %s", len(args), strings.Join(args, " "))
@@ -452,7 +452,7 @@ func script(args []string, logger *slog.Logger) (runtime.Script, error) {
 	if _, err := os.Stat("guard.star"); err == nil {
 		return runtime.Script{Path: "guard.star"}, nil
 	}
-	logger.Info("no script given and no ./guard.star here: running the built-in default guard (root disk, inodes, memory, load)")
+	logger.Info("no script given and no ./guard.star here: running the built-in default guard, @std//default.star (root disk, inodes, memory, load)")
 	return runtime.Script{Path: runtime.DefaultScriptName, Src: runtime.DefaultScript}, nil
 }
 

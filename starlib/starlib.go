@@ -17,7 +17,3 @@ var files embed.FS
 // FS returns the modules, one .star file each at the top of the tree:
 // default.star is @std//default.star.
 func FS() fs.FS { return files }
-
-// Default is the module of the built-in default guard, the one infra-guard
-// runs when it is given no script and finds no ./guard.star.
-const Default = "default.star"
