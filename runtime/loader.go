@@ -147,7 +147,7 @@ func (l *loader) resolve(from moduleID, name string) (moduleID, error) {
 // read returns the text of module id, or an error that names it as the
 // user would and says why it cannot be read.
 func (l *loader) read(id moduleID) ([]byte, error) {
-	fsys, err := l.fs(id.lib)
+	fsys, err := l.rootFS(id.lib)
 	if err != nil {
 		return nil, err
 	}
@@ -177,9 +177,9 @@ func (l *loader) read(id moduleID) ([]byte, error) {
 	return nil, fmt.Errorf("cannot read %s: %v", l.name(id), err)
 }
 
-// fs returns the root named lib: a library, or the script's directory,
+// rootFS returns the root named lib: a library, or the script's directory,
 // which it opens the first time.
-func (l *loader) fs(lib string) (fs.FS, error) {
+func (l *loader) rootFS(lib string) (fs.FS, error) {
 	if lib != "" {
 		return l.libs[lib], nil
 	}
