@@ -512,7 +512,7 @@ func (a *app) runOptions() runtime.RunOptions {
 }
 
 // script picks the script to run: the argument, else ./guard.star, else the
-// embedded default guard.
+// built-in default guard, which loads @std//default.star.
 func script(args []string) (runtime.Script, error) {
 	if len(args) > 1 {
 		return runtime.Script{}, fmt.Errorf("want at most one SCRIPT, got %d arguments: %s", len(args), strings.Join(args, " "))

@@ -30,7 +30,7 @@ func (a *app) prepare(args []string) (*slog.Logger, runtime.Script, error) {
 	if s.BuiltIn {
 		// Loud on purpose: in cron, the wrong working directory would
 		// otherwise pass quietly as "all ok".
-		logger.Warn("no script given and no ./guard.star here: running the built-in default guard (root disk, inodes, memory, load); name a SCRIPT, or run where guard.star is")
+		logger.Warn("no script given and no ./guard.star here: running the built-in default guard, @std//default.star (root disk, inodes, memory, load); name a SCRIPT, or run where guard.star is")
 	}
 	return logger, s, err
 }

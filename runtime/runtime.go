@@ -9,7 +9,6 @@
 package runtime
 
 import (
-	_ "embed"
 	"log/slog"
 	"time"
 
@@ -24,10 +23,11 @@ import (
 )
 
 // DefaultScript is the guard that runs when no script is given and there is
-// no ./guard.star: root disk, memory and load on whatever machine this is.
-//
-//go:embed default.star
-var DefaultScript []byte
+// no ./guard.star: root disk, inodes, memory and load on whatever machine
+// this is. It loads @std//default.star (starlib/default.star), the same way
+// a user's guard can, so its load()s resolve inside @std and its checks'
+// positions name that module.
+var DefaultScript = []byte(`load("@std//default.star", "CHECKS")` + "\n")
 
 // DefaultScriptName is how the embedded default guard is named in reports.
 const DefaultScriptName = "(built-in default guard)"

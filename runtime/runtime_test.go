@@ -265,49 +265,6 @@ spin()
 	}
 }
 
-func TestLoadResolve(t *testing.T) {
-	path := writeScript(t, map[string]string{
-		"guard.star":      `check("a", lambda: True)`,
-		"lib/web.star":    "x = 1",
-		"lib/../ok.star":  "y = 1",
-		"lib/notstar.txt": "",
-	})
-	dir := filepath.Dir(path)
-	outside := t.TempDir()
-	if err := os.WriteFile(filepath.Join(outside, "x.star"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(filepath.Join(outside, "x.star"), filepath.Join(dir, "link.star")); err != nil {
-		t.Fatal(err)
-	}
-	ld, err := newLoader(path, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		from, name, wantErr string
-	}{
-		{path, "lib/web.star", ""},
-		{filepath.Join(dir, "lib", "web.star"), "../ok.star", ""},
-		{path, "../x.star", "outside the script's directory"},
-		{filepath.Join(dir, "lib", "web.star"), "../../x.star", "outside the script's directory"},
-		{path, "/etc/passwd.star", "want a path relative to the loading file"},
-		{path, "lib/notstar.txt", "module names end in .star"},
-		{path, "link.star", "is a symlink to"},
-		{path, "missing.star", "no such file"},
-		{path, "@std//x.star", "unknown library @std"},
-	}
-	for _, tt := range tests {
-		_, _, err := ld.resolve(tt.from, tt.name)
-		switch {
-		case tt.wantErr == "" && err != nil:
-			t.Errorf("resolve(%q): %v", tt.name, err)
-		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
-			t.Errorf("resolve(%q) = %v, want error containing %q", tt.name, err, tt.wantErr)
-		}
-	}
-}
-
 func TestCheckArgumentErrors(t *testing.T) {
 	tests := []struct{ script, want string }{
 		{`check("", lambda: True)`, "name must not be empty"},

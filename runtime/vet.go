@@ -1,35 +1,38 @@
-// This file holds vet: every syntax, resolve and load error of a script and
-// the files it loads, without running any check.
 package runtime
+
+// This file holds vet: every syntax, resolve and load error of a script and
+// the modules it loads, without running any check.
 
 import (
 	"context"
+	"fmt"
 
-	"github.com/infra-guard/infra-guard/result"
 	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
+
+	"github.com/infra-guard/infra-guard/result"
 )
 
-// Vet parses and resolves the script and every file it loads, reporting all
-// their errors; when there are none it runs the load phase, which has no
+// Vet parses and resolves the script and every module it loads, reporting
+// all their errors; when there are none it runs the load phase, which has no
 // side effects, and reports what that finds: every env(), require_env()
 // and secret() problem, then the script's own error if it raised one. It
 // returns the loaded guard when everything is clean.
 func Vet(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guard, []result.Diagnostic) {
-	ld, err := newLoader(path, src != nil, opts.Extra)
-	if err != nil {
-		return nil, []result.Diagnostic{{Msg: err.Error()}}
-	}
+	ld := newLoader(path, src != nil, opts.Extra)
+	defer ld.close()
 	var errs []result.Diagnostic
-	seen := map[string]bool{}
-	var walk func(abs, display string, src any)
-	walk = func(abs, display string, src any) {
-		if seen[abs] {
+	seen := map[moduleID]bool{}
+	// walk finds the load() statements the same way the load phase does,
+	// through the loader's resolve and read, and with its wording.
+	var walk func(id moduleID, src any)
+	walk = func(id moduleID, src any) {
+		if seen[id] {
 			return
 		}
-		seen[abs] = true
-		f, err := dialect.Parse(display, src, 0)
+		seen[id] = true
+		f, err := dialect.Parse(ld.name(id), src, 0)
 		if err != nil {
 			errs = append(errs, diagnose(err)...)
 			return
@@ -43,19 +46,23 @@ func Vet(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guard
 				continue
 			}
 			name, _ := load.Module.Value.(string)
-			childAbs, childDisplay, err := ld.resolve(abs, name)
+			child, err := ld.resolve(id, name)
+			var childSrc []byte
+			if err == nil {
+				childSrc, err = ld.read(child)
+			}
 			if err != nil {
-				errs = append(errs, at(load.Load, err.Error()))
+				errs = append(errs, at(load.Load, fmt.Sprintf("cannot load %s: %v", name, err)))
 				continue
 			}
-			walk(childAbs, childDisplay, nil)
+			walk(child, childSrc)
 		}
 	}
-	var srcAny any
+	var srcAny any // nil: the parser reads the file at path
 	if src != nil {
 		srcAny = src
 	}
-	walk(ld.mainAbs, path, srcAny)
+	walk(ld.main, srcAny)
 	if len(errs) > 0 {
 		return nil, errs
 	}
