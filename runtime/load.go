@@ -53,11 +53,11 @@ func Load(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guar
 	stop := context.AfterFunc(ctx, func() { thread.Cancel(context.Cause(ctx).Error()) })
 	defer stop()
 
-	var srcAny any // nil: read the file at path
-	if src != nil {
-		srcAny = src
+	src, d := mainSource(path, src)
+	if d != nil {
+		return nil, &LoadError{[]result.Diagnostic{*d}}
 	}
-	err := execMain(thread, path, srcAny, ld.predeclared)
+	err := execMain(thread, path, src, ld.predeclared)
 	// Every problem with the environment comes first, all of them, then
 	// what stopped the script (often a consequence of one of them).
 	errs := cfg.Errors()

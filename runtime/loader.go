@@ -151,8 +151,11 @@ func (l *loader) read(id moduleID) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	src, err := fs.ReadFile(fsys, id.path)
+	src, err := readSource(fsys, id.path)
 	if err == nil {
+		if d := checkText(l.name(id), src); d != nil {
+			return nil, &loadedError{d: *d, cause: errors.New(d.String())}
+		}
 		return src, nil
 	}
 	switch {

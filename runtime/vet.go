@@ -26,8 +26,8 @@ func Vet(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guard
 	seen := map[moduleID]bool{}
 	// walk finds the load() statements the same way the load phase does,
 	// through the loader's resolve and read, and with its wording.
-	var walk func(id moduleID, src any)
-	walk = func(id moduleID, src any) {
+	var walk func(id moduleID, src []byte)
+	walk = func(id moduleID, src []byte) {
 		if seen[id] {
 			return
 		}
@@ -58,11 +58,11 @@ func Vet(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guard
 			walk(child, childSrc)
 		}
 	}
-	var srcAny any // nil: the parser reads the file at path
-	if src != nil {
-		srcAny = src
+	src, d := mainSource(path, src)
+	if d != nil {
+		return nil, []result.Diagnostic{*d}
 	}
-	walk(ld.main, srcAny)
+	walk(ld.main, src)
 	if len(errs) > 0 {
 		return nil, errs
 	}
