@@ -102,7 +102,7 @@ func TestLoaderResolve(t *testing.T) {
 		{name: "symlinked directory out", load: "shared/x.star", wantErr: filepath.Join(app, "shared") + " is a symlink to ../shared, outside"},
 		{name: "symlink out from below", from: web, load: "up.star", wantErr: "lib/up.star is a symlink to ../../outside.star"},
 		{name: "missing", load: "missing.star", wantErr: "no such file " + filepath.Join(app, "missing.star")},
-		{name: "directory", load: "dir.star", wantErr: "cannot read " + filepath.Join(app, "dir.star") + ": is a directory"},
+		{name: "directory", load: "dir.star", wantErr: "cannot read " + filepath.Join(app, "dir.star") + ": it is a directory; a script must be a regular file"},
 		{name: "@std", load: "@std//default.star", want: moduleID{"std", "default.star"}},
 		{name: "@std from a library file", from: web, load: "@std//default.star", want: moduleID{"std", "default.star"}},
 		{name: "@std missing", load: "@std//nope.star", wantErr: "no module nope.star in @std (modules: default.star"},
