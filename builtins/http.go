@@ -95,11 +95,11 @@ func parseHTTPArgs(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 		headers         *starlark.Dict
 		body            starlark.Value = starlark.None
 		jsonBody        starlark.Value = starlark.None
-		timeout         starlark.Value = starlark.String("10s")
+		timeout                        = Duration(10 * time.Second)
 		retries                        = 2
 		followRedirects                = true
 		insecure                       = false
-		caFile                         = ""
+		caFile          optString      // None or "": the system roots
 		idempotencyKey  starlark.Value = starlark.None
 		expectStatus    starlark.Value = starlark.None
 		basicAuth       starlark.Value = starlark.None
@@ -112,7 +112,7 @@ func parseHTTPArgs(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 		return nil, err
 	}
 	name := b.Name()
-	r := &httpRequest{retries: retries, follow: followRedirects, insecure: insecure, caFile: caFile, header: http.Header{}}
+	r := &httpRequest{timeout: time.Duration(timeout), retries: retries, follow: followRedirects, insecure: insecure, caFile: caFile.s, header: http.Header{}}
 
 	// url
 	text, secret, ok := Reveal(rawURL)
@@ -210,10 +210,7 @@ func parseHTTPArgs(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 		}
 	}
 
-	// timeout, retries
-	if r.timeout, err = ParseDuration(timeout); err != nil {
-		return nil, fmt.Errorf("%s: timeout: %v", name, err)
-	}
+	// retries
 	if retries < 0 || retries > httpMaxRetries {
 		return nil, fmt.Errorf("%s: retries must be from 0 to %d, got %d", name, httpMaxRetries, retries)
 	}

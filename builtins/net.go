@@ -28,7 +28,7 @@ func tcpCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	}
 	var (
 		addr    string
-		timeout starlark.Value = starlark.String("5s")
+		timeout = Duration(5 * time.Second)
 	)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "addr", &addr, "timeout?", &timeout); err != nil {
 		return nil, err
@@ -36,11 +36,7 @@ func tcpCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	if err := checkAddr(addr); err != nil {
 		return nil, fmt.Errorf("%s: addr: %v", b.Name(), err)
 	}
-	d, err := ParseDuration(timeout)
-	if err != nil {
-		return nil, fmt.Errorf("%s: timeout: %v", b.Name(), err)
-	}
-	ctx, cancel := withTimeout(ctx, d)
+	ctx, cancel := withTimeout(ctx, time.Duration(timeout))
 	defer cancel()
 	start := time.Now()
 	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
@@ -80,9 +76,9 @@ func dnsCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	}
 	var (
 		name    string
-		typ                    = "A"
-		server  starlark.Value = starlark.None
-		timeout starlark.Value = starlark.String("5s")
+		typ     = "A"
+		server  optString // None: the system resolver
+		timeout = Duration(5 * time.Second)
 	)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "type?", &typ, "server?", &server, "timeout?", &timeout); err != nil {
 		return nil, err
@@ -95,12 +91,8 @@ func dnsCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 		return nil, fmt.Errorf("%s: type: unsupported record type %q (%s)", b.Name(), typ, strings.Join(dnsTypes, ", "))
 	}
 	resolver := net.DefaultResolver
-	if server != starlark.None {
-		s, ok := starlark.AsString(server)
-		if !ok {
-			return nil, fmt.Errorf("%s: server must be a string (host or host:port), got %s", b.Name(), server.Type())
-		}
-		addr, err := dnsServerAddr(s)
+	if server.set {
+		addr, err := dnsServerAddr(server.s)
 		if err != nil {
 			return nil, fmt.Errorf("%s: server: %v", b.Name(), err)
 		}
@@ -111,11 +103,7 @@ func dnsCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 			},
 		}
 	}
-	d, err := ParseDuration(timeout)
-	if err != nil {
-		return nil, fmt.Errorf("%s: timeout: %v", b.Name(), err)
-	}
-	ctx, cancel := withTimeout(ctx, d)
+	ctx, cancel := withTimeout(ctx, time.Duration(timeout))
 	defer cancel()
 	start := time.Now()
 	records, err := lookup(ctx, resolver, typ, name)
@@ -238,30 +226,27 @@ func tlsCert(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 		return nil, err
 	}
 	var (
-		addr       string
-		serverName                = ""
-		timeout    starlark.Value = starlark.String("5s")
-		caFile                    = ""
+		addr    string
+		sni     optString // None or "": the host of addr
+		timeout = Duration(5 * time.Second)
+		caFile  optString // None or "": the system roots
 	)
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "addr", &addr, "server_name?", &serverName, "timeout?", &timeout, "ca_file?", &caFile); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "addr", &addr, "server_name?", &sni, "timeout?", &timeout, "ca_file?", &caFile); err != nil {
 		return nil, err
 	}
 	if err := checkAddr(addr); err != nil {
 		return nil, fmt.Errorf("%s: addr: %v", b.Name(), err)
 	}
-	d, err := ParseDuration(timeout)
-	if err != nil {
-		return nil, fmt.Errorf("%s: timeout: %v", b.Name(), err)
-	}
 	var roots *x509.CertPool // nil: the system's
-	if caFile != "" {
-		if roots, err = loadCAFile(caFile); err != nil {
+	if caFile.s != "" {
+		var err error
+		if roots, err = loadCAFile(caFile.s); err != nil {
 			return nil, fmt.Errorf("%s: ca_file: %v", b.Name(), err)
 		}
 	}
-	host, _, _ := net.SplitHostPort(addr)
+	serverName := sni.s
 	if serverName == "" {
-		serverName = host
+		serverName, _, _ = net.SplitHostPort(addr)
 	}
 
 	fields := starlark.StringDict{
@@ -274,7 +259,7 @@ func tlsCert(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 		"sans":      starlark.NewList(nil),
 		"error":     starlark.String(""),
 	}
-	ctx, cancel := withTimeout(ctx, d)
+	ctx, cancel := withTimeout(ctx, time.Duration(timeout))
 	defer cancel()
 	certs, err := handshake(ctx, addr, serverName)
 	if err != nil {

@@ -86,21 +86,6 @@ func process(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	return v, nil
 }
 
-// optString is a string argument that may be left out or None.
-type optString struct {
-	s   string
-	set bool
-}
-
-func (o *optString) Unpack(v starlark.Value) error {
-	s, ok := starlark.AsString(v)
-	if !ok {
-		return fmt.Errorf("got %s, want string or None", v.Type())
-	}
-	o.s, o.set = s, true
-	return nil
-}
-
 // procQuery is what one process() call looks for; empty fields match all.
 type procQuery struct {
 	name    string

@@ -205,8 +205,8 @@ func disks(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 		return nil, err
 	}
 	var (
-		fstype  stringList // None: every type
-		exclude stringList
+		fstype  StringList // None: every type
+		exclude StringList
 	)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "fstype??", &fstype, "exclude??", &exclude); err != nil {
 		return nil, err
@@ -445,34 +445,6 @@ func statMounts(ctx context.Context, mounts []mount) ([]*psdisk.UsageStat, error
 		}
 	}
 	return usages, nil
-}
-
-// stringList is an argument that takes a string or a list (or tuple) of
-// strings; None leaves it empty.
-type stringList []string
-
-func (l *stringList) Unpack(v starlark.Value) error {
-	if s, ok := starlark.AsString(v); ok {
-		*l = stringList{s}
-		return nil
-	}
-	it, ok := v.(starlark.Iterable)
-	if !ok {
-		return fmt.Errorf("got %s, want a string or a list of strings", v.Type())
-	}
-	iter := it.Iterate()
-	defer iter.Done()
-	var list stringList
-	var x starlark.Value
-	for i := 0; iter.Next(&x); i++ {
-		s, ok := starlark.AsString(x)
-		if !ok {
-			return fmt.Errorf("element %d is %s, want string", i, x.Type())
-		}
-		list = append(list, s)
-	}
-	*l = list
-	return nil
 }
 
 // host() describes the machine: its name, operating system and kernel, and

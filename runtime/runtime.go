@@ -12,10 +12,10 @@ import (
 	"log/slog"
 	"time"
 
+	"go.starlark.net/lib/json"
 	"go.starlark.net/lib/math"
 	starlarktime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkjson"
 	"go.starlark.net/starlarkstruct"
 	"go.starlark.net/syntax"
 
@@ -129,7 +129,7 @@ func predeclared(extra starlark.StringDict) starlark.StringDict {
 		d[k] = v
 	}
 	d["check"] = starlark.NewBuiltin("check", checkBuiltin)
-	d["json"] = starlarkjson.Module
+	d["json"] = json.Module
 	d["time"] = starlarktime.Module
 	d["math"] = math.Module
 	d["struct"] = starlark.NewBuiltin("struct", starlarkstruct.Make)
