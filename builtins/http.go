@@ -70,10 +70,7 @@ type httpRequest struct {
 // timeout="10s", retries=2, follow_redirects=True, insecure=False,
 // ca_file=None, idempotency_key=None, expect_status=None, basic_auth=None)
 func httpCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	ctx, err := runContext(thread, b)
-	if err != nil {
-		return nil, err
-	}
+	ctx := ctxOf(thread)
 	req, err := parseHTTPArgs(thread, b, args, kwargs)
 	if err != nil {
 		return nil, err

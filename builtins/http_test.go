@@ -869,18 +869,6 @@ assert.fails(lambda: http_check(U, basic_auth = ("me", "%s" % S)), "http_check: 
 	})})
 }
 
-func TestNetLoadPhase(t *testing.T) {
-	t.Parallel()
-	for _, name := range []string{"http_check", "tcp", "dns", "tls_cert"} {
-		thread := &starlark.Thread{Name: "load"}
-		_, err := starlark.Call(thread, Predeclared()[name], starlark.Tuple{starlark.MakeInt(1)}, nil)
-		want := name + "() can only be called inside a check function"
-		if err == nil || !strings.HasPrefix(err.Error(), want) {
-			t.Errorf("%s in the load phase: %v, want %q…", name, err, want)
-		}
-	}
-}
-
 func TestHTTPSharedTransport(t *testing.T) {
 	t.Parallel()
 	var conns atomic.Int32

@@ -22,10 +22,7 @@ import (
 
 // tcp(addr, timeout="5s") opens a TCP connection to host:port and closes it.
 func tcpCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	ctx, err := runContext(thread, b)
-	if err != nil {
-		return nil, err
-	}
+	ctx := ctxOf(thread)
 	var (
 		addr    string
 		timeout = Duration(5 * time.Second)
@@ -70,10 +67,7 @@ var dnsTypes = []string{"A", "AAAA", "CNAME", "MX", "TXT", "SRV"}
 // system resolver, or by asking server (host or host:port, port 53 by
 // default) directly.
 func dnsCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	ctx, err := runContext(thread, b)
-	if err != nil {
-		return nil, err
-	}
+	ctx := ctxOf(thread)
 	var (
 		name    string
 		typ     = "A"
@@ -221,10 +215,7 @@ func dnsErrorText(ctx context.Context, err error, typ, name string) string {
 // then verifies it separately, so that an expired or untrusted
 // certificate still reports its dates.
 func tlsCert(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	ctx, err := runContext(thread, b)
-	if err != nil {
-		return nil, err
-	}
+	ctx := ctxOf(thread)
 	var (
 		addr    string
 		sni     optString // None or "": the host of addr

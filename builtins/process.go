@@ -32,10 +32,7 @@ const procKey = "infra-guard.procs"
 // process(name=None, pattern=None, user=None) lists the running processes
 // that match every filter given.
 func process(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	ctx, err := runContext(thread, b)
-	if err != nil {
-		return nil, err
-	}
+	ctx := ctxOf(thread)
 	var (
 		name    optString // None: any name
 		pattern optString // None: any command line
@@ -54,6 +51,7 @@ func process(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 		}
 	}
 	if pattern.set {
+		var err error
 		if q.pattern, err = regexp.Compile(pattern.s); err != nil {
 			return nil, fmt.Errorf("%s: pattern %q: %w", b.Name(), pattern.s, err)
 		}

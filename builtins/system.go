@@ -29,10 +29,7 @@ import (
 
 // disk(path="/") reports the usage of the file system that holds path.
 func disk(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	ctx, err := runContext(thread, b)
-	if err != nil {
-		return nil, err
-	}
+	ctx := ctxOf(thread)
 	var (
 		path = "/"
 	)
@@ -121,10 +118,7 @@ func mountFstype(ctx context.Context, path string) string {
 
 // memory() reports physical memory and swap.
 func memory(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	ctx, err := runContext(thread, b)
-	if err != nil {
-		return nil, err
-	}
+	ctx := ctxOf(thread)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
@@ -151,10 +145,7 @@ func memory(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 
 // loadavg() reports the load averages and the number of CPUs they compare to.
 func loadavg(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	ctx, err := runContext(thread, b)
-	if err != nil {
-		return nil, err
-	}
+	ctx := ctxOf(thread)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
@@ -200,10 +191,7 @@ func sample(ctx context.Context, b *starlark.Builtin, subject string, read func(
 // a list of disk results, sorted by mount point. See realMounts for what
 // counts as real.
 func disks(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	ctx, err := runContext(thread, b)
-	if err != nil {
-		return nil, err
-	}
+	ctx := ctxOf(thread)
 	var (
 		fstype  StringList // None: every type
 		exclude StringList
@@ -450,10 +438,7 @@ func statMounts(ctx context.Context, mounts []mount) ([]*psdisk.UsageStat, error
 // host() describes the machine: its name, operating system and kernel, and
 // when it booted.
 func host(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	ctx, err := runContext(thread, b)
-	if err != nil {
-		return nil, err
-	}
+	ctx := ctxOf(thread)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}

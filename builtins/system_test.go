@@ -219,18 +219,6 @@ func TestLoadavg(t *testing.T) {
 	}
 }
 
-// The load phase has no side effects: probes refuse to run without a
-// check's context, before looking at their arguments.
-func TestSystemBuiltinsRefuseLoadPhase(t *testing.T) {
-	for _, name := range []string{"disk", "disks", "memory", "loadavg", "host", "process", "file"} {
-		_, err := call(t, nil, name)
-		want := name + "() can only be called inside a check function"
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%s() in the load phase: error = %v, want %q", name, err, want)
-		}
-	}
-}
-
 func TestSystemBuiltinsArgs(t *testing.T) {
 	for _, tt := range []struct {
 		name string

@@ -1,6 +1,6 @@
-// This file holds the thread-local dependencies of builtins: the check's
-// context (deadline and cancellation), the phase guard for builtins with
-// side effects, and the state shared by the checks of one run.
+// This file holds the thread-local state of builtins: the check's context
+// (deadline and cancellation; its absence is the load phase, see
+// registry.go), the logger, and the state shared by the checks of one run.
 package builtins
 
 import (
@@ -57,16 +57,6 @@ func SetContext(thread *starlark.Thread, ctx context.Context) {
 func Context(thread *starlark.Thread) context.Context {
 	ctx, _ := thread.Local(contextKey).(context.Context)
 	return ctx
-}
-
-// runContext returns the check's context, or the error every side-effecting
-// builtin gives when called while the script is being loaded.
-func runContext(thread *starlark.Thread, b *starlark.Builtin) (context.Context, error) {
-	ctx := Context(thread)
-	if ctx == nil {
-		return nil, fmt.Errorf("%s() can only be called inside a check function (the load phase has no side effects); wrap it in a def and register that with check()", b.Name())
-	}
-	return ctx, nil
 }
 
 // withContext runs fn in its own goroutine and returns when it finishes or
