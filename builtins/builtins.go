@@ -10,4 +10,3 @@
 // so tests can run many scripts in parallel with different contexts,
 // clocks and fakes.
 package builtins
-

@@ -25,8 +25,9 @@ func file(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 	if path == "" {
 		return nil, fmt.Errorf("%s: path is empty", b.Name())
 	}
+	files := depsOf(thread).Files
 	return sample(ctx, b, path, func() (starlark.StringDict, error) {
-		fi, err := os.Stat(path)
+		fi, err := files.Stat(path)
 		now := nowOf(thread)
 		switch {
 		case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
@@ -84,3 +85,6 @@ func octalMode(m fs.FileMode) string {
 	}
 	return fmt.Sprintf("%04o", bits)
 }
+
+// Stat is os.Stat.
+func (osHost) Stat(path string) (fs.FileInfo, error) { return os.Stat(path) }

@@ -941,8 +941,8 @@ func BenchmarkHTTPFanout(b *testing.B) {
 }
 
 // TestHTTPNoGoroutineLeak runs checks that succeed, time out and fail,
-// closes the run, and expects no goroutine left behind: the run's Close
-// releases the shared transport's connections. Not
+// closes the run and the Deps, and expects no goroutine left behind: the
+// Deps' Close releases the pooled transports' connections. Not
 // parallel, so other tests' goroutines do not come and go meanwhile.
 func TestHTTPNoGoroutineLeak(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
@@ -954,6 +954,7 @@ func TestHTTPNoGoroutineLeak(t *testing.T) {
 		}
 	}))
 	down := "http://" + netRefusedAddr(t)
+	deps := NewDeps()
 	run := NewRun()
 	var wg sync.WaitGroup
 	for i := range 30 {
@@ -961,6 +962,7 @@ func TestHTTPNoGoroutineLeak(t *testing.T) {
 			thread := &starlark.Thread{}
 			SetContext(thread, t.Context())
 			SetRun(thread, run)
+			SetDeps(thread, deps)
 			url := []string{ok.URL, slow.URL, down}[i%3]
 			kwargs := []starlark.Tuple{{starlark.String("timeout"), starlark.String("300ms")}}
 			if _, err := starlark.Call(thread, Predeclared()["http_check"], starlark.Tuple{starlark.String(url)}, kwargs); err != nil {
@@ -970,7 +972,8 @@ func TestHTTPNoGoroutineLeak(t *testing.T) {
 	}
 	wg.Wait()
 	run.Close()
-	// The servers still run: only the run's Close can have ended the
+	deps.Close()
+	// The servers still run: only the Deps' Close can have ended the
 	// client connections, and with them the servers' handlers.
 	goleak.VerifyNone(t, ignore, goleak.IgnoreAnyFunction("net/http/httptest.(*Server).goServe.func1"))
 	ok.Close()

@@ -33,10 +33,11 @@ func tcpCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	if err := checkAddr(addr); err != nil {
 		return nil, fmt.Errorf("%s: addr: %v", b.Name(), err)
 	}
+	dialer := depsOf(thread).Dialer
 	ctx, cancel := withTimeout(ctx, time.Duration(timeout))
 	defer cancel()
 	start := time.Now()
-	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	conn, err := dialer.DialContext(ctx, "tcp", addr)
 	took := time.Since(start)
 	msg := ""
 	if err == nil {
@@ -84,16 +85,18 @@ func dnsCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	if !slices.Contains(dnsTypes, typ) {
 		return nil, fmt.Errorf("%s: type: unsupported record type %q (%s)", b.Name(), typ, strings.Join(dnsTypes, ", "))
 	}
-	resolver := net.DefaultResolver
+	deps := depsOf(thread)
+	resolver := deps.Resolver
 	if server.set {
 		addr, err := dnsServerAddr(server.s)
 		if err != nil {
 			return nil, fmt.Errorf("%s: server: %v", b.Name(), err)
 		}
+		// Go's own resolver, asking server over the Deps' dialer.
 		resolver = &net.Resolver{
 			PreferGo: true,
 			Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-				return (&net.Dialer{}).DialContext(ctx, network, addr)
+				return deps.Dialer.DialContext(ctx, network, addr)
 			},
 		}
 	}
@@ -142,7 +145,7 @@ func dnsServerAddr(s string) (string, error) {
 // lookup returns the records of one type as text: addresses for A and
 // AAAA, the canonical name for CNAME, "PREF HOST" for MX, each record's
 // text for TXT and "PRIORITY WEIGHT PORT TARGET" for SRV.
-func lookup(ctx context.Context, r *net.Resolver, typ, name string) ([]string, error) {
+func lookup(ctx context.Context, r Resolver, typ, name string) ([]string, error) {
 	var out []string
 	switch typ {
 	case "A", "AAAA":
@@ -252,7 +255,7 @@ func tlsCert(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	}
 	ctx, cancel := withTimeout(ctx, time.Duration(timeout))
 	defer cancel()
-	certs, err := handshake(ctx, addr, serverName)
+	certs, err := handshake(ctx, depsOf(thread).Dialer, addr, serverName)
 	if err != nil {
 		fields["error"] = starlark.String(dialErrorText(ctx, err))
 		return newStruct(b.Name(), fields), nil
@@ -277,10 +280,10 @@ func tlsCert(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 
 // handshake returns the certificates addr presents for serverName,
 // without verifying them.
-func handshake(ctx context.Context, addr, serverName string) ([]*x509.Certificate, error) {
+func handshake(ctx context.Context, dialer Dialer, addr, serverName string) ([]*x509.Certificate, error) {
 	dialCtx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
-	raw, err := (&net.Dialer{}).DialContext(dialCtx, "tcp", addr)
+	raw, err := dialer.DialContext(dialCtx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}

@@ -60,15 +60,16 @@ func process(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 		return nil, fmt.Errorf("%s: %w", b.Name(), context.Cause(ctx))
 	}
 
+	procs := depsOf(thread).Procs
 	var table *procTable
 	if run := RunOf(thread); run != nil {
 		table = run.Shared(procKey, func() (any, func()) {
-			t := newProcTable("/proc")
+			t := newProcTable(procs)
 			return t, t.close
 		}).(*procTable)
 	} else {
 		// A thread outside a run (an embedder's, a test's) scans alone.
-		table = newProcTable("/proc")
+		table = newProcTable(procs)
 		defer table.close()
 	}
 	v, err := withContext(ctx, func() (starlark.Value, error) {
@@ -98,7 +99,7 @@ type procQuery struct {
 // waiting for it share; a call that stops waiting (its check's deadline)
 // does not stop the pass, which ends with the run.
 type procTable struct {
-	root   string // "/proc"
+	fs     ProcFS
 	ctx    context.Context
 	cancel context.CancelFunc
 	self   int // this process, left out as pgrep leaves itself out
@@ -113,9 +114,9 @@ type procTable struct {
 	users map[uint32]string // uid → user name, or the number when it has none
 }
 
-func newProcTable(root string) *procTable {
+func newProcTable(fs ProcFS) *procTable {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &procTable{root: root, ctx: ctx, cancel: cancel, self: os.Getpid(), users: map[uint32]string{}}
+	return &procTable{fs: fs, ctx: ctx, cancel: cancel, self: os.Getpid(), users: map[uint32]string{}}
 }
 
 // close stops a pass that is still running; the run is over.
@@ -174,7 +175,7 @@ func (t *procTable) value(ctx context.Context, found []*procEntry) (starlark.Val
 	var boot int64
 	if len(found) > 0 {
 		var err error
-		if boot, err = t.boot.get(ctx, bootTime); err != nil {
+		if boot, err = t.boot.get(ctx, t.fs.BootTime); err != nil {
 			return nil, err
 		}
 		if err := t.each(ctx, found, func(e *procEntry) { e.result(t, boot) }); err != nil {
@@ -200,9 +201,29 @@ func (t *procTable) value(ctx context.Context, found []*procEntry) (starlark.Val
 // every architecture Go runs Linux on (sysconf(_SC_CLK_TCK) says so too).
 const clockTicks = 100
 
-// listPIDs lists the processes (thread group leaders) in /proc.
+// listPIDs lists the processes (thread group leaders), in PID order.
 func (t *procTable) listPIDs() ([]*procEntry, error) {
-	f, err := os.Open(t.root)
+	pids, err := t.fs.PIDs()
+	if err != nil {
+		return nil, err
+	}
+	entries := make([]*procEntry, 0, len(pids))
+	for _, pid := range pids {
+		if pid <= 0 || pid == t.self {
+			continue
+		}
+		entries = append(entries, &procEntry{pid: pid, fs: t.fs})
+	}
+	slices.SortFunc(entries, func(a, b *procEntry) int { return a.pid - b.pid })
+	return entries, nil
+}
+
+// procfs is the production ProcFS: the files of /proc (root), read with
+// plain system calls.
+type procfs struct{ root string }
+
+func (p procfs) PIDs() ([]int, error) {
+	f, err := os.Open(p.root)
 	if err != nil {
 		return nil, err
 	}
@@ -211,17 +232,22 @@ func (t *procTable) listPIDs() ([]*procEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	entries := make([]*procEntry, 0, len(names))
+	pids := make([]int, 0, len(names))
 	for _, n := range names {
-		pid, err := strconv.Atoi(n)
-		if err != nil || pid <= 0 || pid == t.self {
-			continue
+		if pid, err := strconv.Atoi(n); err == nil {
+			pids = append(pids, pid)
 		}
-		entries = append(entries, &procEntry{pid: pid, dir: t.root + "/" + n + "/"})
 	}
-	slices.SortFunc(entries, func(a, b *procEntry) int { return a.pid - b.pid })
-	return entries, nil
+	return pids, nil
 }
+
+// ReadFile reads /proc/PID/name; stat and status are seq_files, cmdline
+// is not (see readProcFile).
+func (p procfs) ReadFile(pid int, name string, use func([]byte)) error {
+	return readProcFile(p.root+"/"+strconv.Itoa(pid)+"/"+name, name != "cmdline", use)
+}
+
+func (p procfs) BootTime() (int64, error) { return readBootTime(p.root + "/stat") }
 
 // pass reads one field of every process, once per run, for every call
 // that needs it.
@@ -298,7 +324,7 @@ func lookupUser(name string) (uint32, error) {
 // may come back as another process, which this table does not see).
 type procEntry struct {
 	pid  int
-	dir  string // "/proc/PID/"
+	fs   ProcFS
 	gone atomic.Bool
 
 	statOnce sync.Once
@@ -345,7 +371,7 @@ type procStat struct {
 func (e *procEntry) readStat() procStat {
 	e.statOnce.Do(func() {
 		ok := false
-		err := readProcFile(e.dir+"stat", true, func(data []byte) { e.stat, ok = parseStat(data) })
+		err := e.fs.ReadFile(e.pid, "stat", func(data []byte) { e.stat, ok = parseStat(data) })
 		if err != nil || !ok {
 			e.gone.Store(true)
 		}
@@ -398,7 +424,7 @@ func (e *procEntry) readName() string {
 // for kernel threads and zombies.
 func (e *procEntry) readCmdline() string {
 	e.cmdOnce.Do(func() {
-		err := readProcFile(e.dir+"cmdline", false, func(data []byte) {
+		err := e.fs.ReadFile(e.pid, "cmdline", func(data []byte) {
 			for len(data) > 0 && data[len(data)-1] == 0 {
 				data = data[:len(data)-1]
 			}
@@ -423,7 +449,7 @@ func (e *procEntry) readCmdline() string {
 func (e *procEntry) readUID() uint32 {
 	e.uidOnce.Do(func() {
 		ok := false
-		err := readProcFile(e.dir+"status", true, func(data []byte) { e.uid, ok = parseStatusUID(data) })
+		err := e.fs.ReadFile(e.pid, "status", func(data []byte) { e.uid, ok = parseStatusUID(data) })
 		if err != nil || !ok {
 			e.gone.Store(true)
 		}

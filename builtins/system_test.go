@@ -363,10 +363,10 @@ func TestRealMounts(t *testing.T) {
 	if len(all) != strings.Count(table, "\n") {
 		t.Fatalf("read %d mounts from %d lines", len(all), strings.Count(table, "\n"))
 	}
-	points := func(ms []mount) []string {
+	points := func(ms []Mount) []string {
 		var ps []string
 		for _, m := range ms {
-			ps = append(ps, m.point+" "+m.fstype)
+			ps = append(ps, m.Point+" "+m.Fstype)
 		}
 		return ps
 	}
@@ -527,7 +527,7 @@ func TestRealMountsContainer(t *testing.T) {
 	}
 	var got []string
 	for _, m := range realMounts(all, nil, nil) {
-		got = append(got, m.point)
+		got = append(got, m.Point)
 	}
 	if want := []string{"/", "/etc/hosts"}; !slices.Equal(got, want) {
 		t.Errorf("realMounts = %q, want %q", got, want)
