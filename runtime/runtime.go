@@ -63,10 +63,6 @@ type LoadOptions struct {
 	// fails, so the caller can register it with its output scrubber before
 	// anything that might hold it is written.
 	OnSecret func(name, value string)
-	// Deps is what the checks' builtins read the machine, the network and
-	// the clock through; nil means builtins.DefaultDeps(). Keep one for
-	// every run of a guard, so its HTTP connections are reused.
-	Deps *builtins.Deps
 }
 
 func (o LoadOptions) withDefaults() LoadOptions {
@@ -95,6 +91,10 @@ type RunOptions struct {
 	// full — a check's error, a script's load errors — for when both go to
 	// the same terminal and would show each problem twice.
 	QuietErrors bool
+	// Deps is what the checks' builtins read the machine, the network and
+	// the clock through; nil means builtins.DefaultDeps(). Keep one for
+	// every run of a guard, so its HTTP connections are reused.
+	Deps *builtins.Deps
 }
 
 func (o RunOptions) withDefaults(g *Guard) RunOptions {
