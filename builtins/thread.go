@@ -88,9 +88,11 @@ func withContext[T any](ctx context.Context, fn func() (T, error)) (T, error) {
 	}
 }
 
-// Run is the state the checks of one run share: caches such as the process
-// table scan and pools such as the HTTP transport. The runtime makes one per
-// run, puts it on every check's thread and closes it when the run ends.
+// Run is the state the checks of one run share: snapshots such as the
+// process table scan, and what a run asks of its Deps once (an HTTP
+// transport per TLS setting). What outlives a run, the HTTP connections,
+// belongs to the Deps. The runtime makes one Run per run, puts it on every
+// check's thread and closes it when the run ends.
 type Run struct {
 	mu      sync.Mutex
 	shared  map[string]*sharedValue
