@@ -119,10 +119,10 @@ type HostInfo struct {
 type ProcFS interface {
 	// PIDs lists the processes (thread group leaders), in any order.
 	PIDs() ([]int, error)
-	// ReadFile passes the contents of a process's file ("stat", "cmdline"
-	// or "status", as proc(5) writes them) to use, which must copy what it
-	// keeps. An error means the process is gone.
-	ReadFile(pid int, name string, use func([]byte)) error
+	// ReadFile appends the contents of a process's file ("stat",
+	// "cmdline" or "status", as proc(5) writes them) to buf and returns
+	// the result. An error means the process is gone.
+	ReadFile(pid int, name string, buf []byte) ([]byte, error)
 	// BootTime is when the machine booted, in Unix seconds: process start
 	// times count from it.
 	BootTime() (int64, error)

@@ -172,22 +172,20 @@ func (f fakeProcs) PIDs() ([]int, error) {
 	return pids, nil
 }
 
-func (f fakeProcs) ReadFile(pid int, name string, use func([]byte)) error {
+func (f fakeProcs) ReadFile(pid int, name string, buf []byte) ([]byte, error) {
 	p, ok := f.procs[pid]
 	if !ok {
-		return syscall.ENOENT
+		return buf, syscall.ENOENT
 	}
 	switch name {
 	case "stat": // start 100 ticks after boot, rss 256 pages
-		use(fmt.Appendf(nil, "%d (%s) S 1 %d %d 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 256 0", pid, p.comm, pid, pid))
+		return fmt.Appendf(buf, "%d (%s) S 1 %d %d 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 256 0", pid, p.comm, pid, pid), nil
 	case "cmdline":
-		use([]byte(strings.ReplaceAll(p.cmdline, " ", "\x00") + "\x00"))
+		return append(buf, strings.ReplaceAll(p.cmdline, " ", "\x00")+"\x00"...), nil
 	case "status":
-		use(fmt.Appendf(nil, "Name:\t%s\nUid:\t%d\t%d\t%d\t%d\n", p.comm, p.uid, p.uid, p.uid, p.uid))
-	default:
-		return syscall.ENOENT
+		return fmt.Appendf(buf, "Name:\t%s\nUid:\t%d\t%d\t%d\t%d\n", p.comm, p.uid, p.uid, p.uid, p.uid), nil
 	}
-	return nil
+	return buf, syscall.ENOENT
 }
 
 func (fakeProcs) BootTime() (int64, error) { return 1_700_000_000, nil }

@@ -243,8 +243,14 @@ func (p procfs) PIDs() ([]int, error) {
 
 // ReadFile reads /proc/PID/name; stat and status are seq_files, cmdline
 // is not (see readProcFile).
-func (p procfs) ReadFile(pid int, name string, use func([]byte)) error {
-	return readProcFile(p.root+"/"+strconv.Itoa(pid)+"/"+name, name != "cmdline", use)
+func (p procfs) ReadFile(pid int, name string, buf []byte) ([]byte, error) {
+	// Built in place: a scan reads a file of every process, and
+	// strconv.Itoa plus + would cost an allocation more per read.
+	var b [64]byte
+	path := append(b[:0], p.root...)
+	path = append(strconv.AppendInt(append(path, '/'), int64(pid), 10), '/')
+	path = append(path, name...)
+	return readProcFile(string(path), name != "cmdline", buf)
 }
 
 func (p procfs) BootTime() (int64, error) { return readBootTime(p.root + "/stat") }
@@ -340,6 +346,22 @@ type procEntry struct {
 	res      starlark.Value // the frozen proc struct; nil once gone
 }
 
+// read passes the contents of the process's file name to use, which must
+// copy what it keeps, reading into a pooled buffer.
+func (e *procEntry) read(name string, use func([]byte)) error {
+	bp := procBufs.Get().(*[]byte)
+	defer procBufs.Put(bp)
+	data, err := e.fs.ReadFile(e.pid, name, (*bp)[:0])
+	if cap(data) > cap(*bp) {
+		*bp = data[:0] // keep the grown buffer
+	}
+	if err != nil {
+		return err
+	}
+	use(data)
+	return nil
+}
+
 // result is the process as process() shows it, or nil when it has exited.
 func (e *procEntry) result(t *procTable, boot int64) starlark.Value {
 	e.resOnce.Do(func() {
@@ -371,7 +393,7 @@ type procStat struct {
 func (e *procEntry) readStat() procStat {
 	e.statOnce.Do(func() {
 		ok := false
-		err := e.fs.ReadFile(e.pid, "stat", func(data []byte) { e.stat, ok = parseStat(data) })
+		err := e.read("stat", func(data []byte) { e.stat, ok = parseStat(data) })
 		if err != nil || !ok {
 			e.gone.Store(true)
 		}
@@ -424,7 +446,7 @@ func (e *procEntry) readName() string {
 // for kernel threads and zombies.
 func (e *procEntry) readCmdline() string {
 	e.cmdOnce.Do(func() {
-		err := e.fs.ReadFile(e.pid, "cmdline", func(data []byte) {
+		err := e.read("cmdline", func(data []byte) {
 			for len(data) > 0 && data[len(data)-1] == 0 {
 				data = data[:len(data)-1]
 			}
@@ -449,7 +471,7 @@ func (e *procEntry) readCmdline() string {
 func (e *procEntry) readUID() uint32 {
 	e.uidOnce.Do(func() {
 		ok := false
-		err := e.fs.ReadFile(e.pid, "status", func(data []byte) { e.uid, ok = parseStatusUID(data) })
+		err := e.read("status", func(data []byte) { e.uid, ok = parseStatusUID(data) })
 		if err != nil || !ok {
 			e.gone.Store(true)
 		}
@@ -474,36 +496,31 @@ func parseStatusUID(data []byte) (uint32, bool) {
 }
 
 // readProcFile reads a whole /proc file with plain system calls (/proc
-// files report size 0, and the runtime poller has nothing to offer them)
-// and passes its contents to use, which must copy what it keeps. A
-// seq_file (stat, status) produces its record at once, so a read shorter
-// than asked for is its end; other files are read until read returns 0.
-func readProcFile(name string, seqFile bool, use func([]byte)) error {
+// files report size 0, and the runtime poller has nothing to offer them),
+// appends its contents to buf and returns the result. A seq_file (stat,
+// status) produces its record at once, so a read shorter than asked for is
+// its end; other files are read until read returns 0.
+func readProcFile(name string, seqFile bool, buf []byte) ([]byte, error) {
 	fd, err := openRetry(name)
 	if err != nil {
-		return err
+		return buf, err
 	}
 	defer syscall.Close(fd)
-	bp := procBufs.Get().(*[]byte)
-	defer procBufs.Put(bp)
-	buf := (*bp)[:0]
 	for {
 		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, cap(buf))
-			*bp = buf
+			buf = slices.Grow(buf, max(cap(buf), 512))
 		}
 		n, err := syscall.Read(fd, buf[len(buf):cap(buf)])
 		switch {
 		case err == syscall.EINTR:
 			continue
 		case err != nil:
-			return err
+			return buf, err
 		}
 		short := len(buf)+n < cap(buf)
 		buf = buf[:len(buf)+n]
 		if n == 0 || seqFile && short {
-			use(buf)
-			return nil
+			return buf, nil
 		}
 	}
 }

@@ -275,11 +275,11 @@ func disks(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 	list := make([]starlark.Value, 0, len(mounts))
 	for i, m := range mounts {
 		u := usages[i]
-		if u == nil || u.Total == 0 {
+		if u.Total == 0 {
 			continue // gone, not ours to read, or no blocks at all
 		}
 		u.Fstype = m.Fstype
-		list = append(list, starlarkstruct.FromStringDict(starlark.String("disk"), diskFields(m.Point, *u)))
+		list = append(list, starlarkstruct.FromStringDict(starlark.String("disk"), diskFields(m.Point, u)))
 	}
 	return starlark.NewList(list), nil
 }
@@ -431,13 +431,13 @@ func excluded(p string, patterns []string) bool {
 
 // statMounts runs statfs on every mount at once and waits for all of them
 // or the end of ctx. A mount that is gone by now or that this process may
-// not look at has a nil entry. A mount that does not answer in time (a
+// not look at has a zero entry. A mount that does not answer in time (a
 // dead NFS server) is named in the error, and its call is left to finish
 // in the background.
-func statMounts(ctx context.Context, d Disks, mounts []Mount) ([]*DiskUsage, error) {
+func statMounts(ctx context.Context, d Disks, mounts []Mount) ([]DiskUsage, error) {
 	type result struct {
 		i   int
-		u   *DiskUsage
+		u   DiskUsage
 		err error
 	}
 	results := make(chan result, len(mounts)) // never blocks a late sender
@@ -449,10 +449,10 @@ func statMounts(ctx context.Context, d Disks, mounts []Mount) ([]*DiskUsage, err
 				}
 			}()
 			u, err := d.Statfs(ctx, m.Point)
-			results <- result{i, &u, err}
+			results <- result{i, u, err}
 		}()
 	}
-	usages := make([]*DiskUsage, len(mounts))
+	usages := make([]DiskUsage, len(mounts))
 	answered := make([]bool, len(mounts))
 	for range mounts {
 		select {
