@@ -116,7 +116,7 @@ Makes a fail result, with a message and {name: number} metrics to report.`, stat
 
 	{"skip", LoadPhase, `skip(msg="", metrics={})
 
-Makes a skip result: the check did not apply here (no swap configured, say). Skips never raise the exit code.`, statusBuiltin(result.Skip)},
+Makes a skip result, for a check that does not apply here (no swap configured, say), with a message and {name: number} metrics to report.`, statusBuiltin(result.Skip)},
 
 	{"worst", LoadPhase, `worst(*results)
 
