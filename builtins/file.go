@@ -1,7 +1,8 @@
+package builtins
+
 // This file holds file(), which reports a file's metadata (never its
 // contents): whether it exists, its size, mode and age. It is what backup
 // freshness checks need.
-package builtins
 
 import (
 	"errors"

@@ -1,9 +1,10 @@
+package builtins
+
 // This file holds the network probes below HTTP: tcp() (can a connection be
 // opened), dns() (what a name resolves to) and tls_cert() (the certificate a
 // server presents, with its expiry even when it does not verify). Each
 // works only inside a check, under the check's deadline and its own
 // timeout=, and reports a network failure in its result, not as an error.
-package builtins
 
 import (
 	"context"

@@ -1,9 +1,10 @@
+package builtins
+
 // This file holds process(), which finds running processes by executable
 // name, command line and user. It reads /proc directly: one scan of the
 // process table per run, shared by every check of the run, and only the
 // files a call needs (stat for names, cmdline for patterns, status for
 // users), each read at most once per process and run.
-package builtins
 
 import (
 	"bytes"

@@ -1,10 +1,11 @@
+package builtins
+
 // This file holds the system probes: disk(), disks(), memory(), loadavg()
 // and host(). Each reads the machine through the thread's Deps (in
 // production osHost: gopsutil, or /proc and the system calls directly where
 // that is simpler or faster) only inside a check (never while the script is
 // being loaded), under the check's deadline, and returns a struct named
 // after the builtin.
-package builtins
 
 import (
 	"context"

@@ -1,7 +1,8 @@
+package builtins
+
 // This file holds the thread-local state of builtins: the check's context
 // (deadline and cancellation; its absence is the load phase, see
 // registry.go), the logger, and the state shared by the checks of one run.
-package builtins
 
 import (
 	"context"
