@@ -1,7 +1,8 @@
+package builtins
+
 // This file holds file(), which reports a file's metadata (never its
 // contents): whether it exists, its size, mode and age. It is what backup
 // freshness checks need.
-package builtins
 
 import (
 	"errors"
@@ -17,10 +18,7 @@ import (
 // file(path) reports the metadata of the file at path, following symbolic
 // links. A missing file is a result with exists = False, not an error.
 func file(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	ctx, err := runContext(thread, b)
-	if err != nil {
-		return nil, err
-	}
+	ctx := ctxOf(thread)
 	var path string
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
 		return nil, err
@@ -28,8 +26,9 @@ func file(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 	if path == "" {
 		return nil, fmt.Errorf("%s: path is empty", b.Name())
 	}
+	files := depsOf(thread).Files
 	return sample(ctx, b, path, func() (starlark.StringDict, error) {
-		fi, err := os.Stat(path)
+		fi, err := files.Stat(path)
 		now := nowOf(thread)
 		switch {
 		case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
@@ -87,3 +86,6 @@ func octalMode(m fs.FileMode) string {
 	}
 	return fmt.Sprintf("%04o", bits)
 }
+
+// Stat is os.Stat.
+func (osHost) Stat(path string) (fs.FileInfo, error) { return os.Stat(path) }

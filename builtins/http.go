@@ -1,7 +1,8 @@
 // This file holds http_check(): one HTTP request, retried with
 // go-retryablehttp under the rules of DESIGN §6, whose network failures are
-// values (r.ok False, r.error saying why), never exceptions. The transport
-// is shared by the checks of a run; each call has its own retry state.
+// values (r.ok False, r.error saying why), never exceptions. The transports
+// are the Deps' (shared by the checks of a run, and by the runs that share
+// the Deps); each call has its own retry state.
 package builtins
 
 import (
@@ -19,6 +20,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -70,20 +72,14 @@ type httpRequest struct {
 // timeout="10s", retries=2, follow_redirects=True, insecure=False,
 // ca_file=None, idempotency_key=None, expect_status=None, basic_auth=None)
 func httpCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	ctx, err := runContext(thread, b)
-	if err != nil {
-		return nil, err
-	}
+	ctx := ctxOf(thread)
 	req, err := parseHTTPArgs(thread, b, args, kwargs)
 	if err != nil {
 		return nil, err
 	}
-	rt, closeRT, err := httpTransport(thread, req.insecure, req.caFile)
+	rt, err := httpTransport(thread, req.insecure, req.caFile)
 	if err != nil {
 		return nil, fmt.Errorf("%s: ca_file: %w", b.Name(), err)
-	}
-	if closeRT != nil {
-		defer closeRT()
 	}
 	return req.do(ctx, rt, loggerOf(thread).With("check", thread.Name), func() time.Time { return nowOf(thread) }), nil
 }
@@ -95,11 +91,11 @@ func parseHTTPArgs(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 		headers         *starlark.Dict
 		body            starlark.Value = starlark.None
 		jsonBody        starlark.Value = starlark.None
-		timeout         starlark.Value = starlark.String("10s")
+		timeout                        = Duration(10 * time.Second)
 		retries                        = 2
 		followRedirects                = true
 		insecure                       = false
-		caFile                         = ""
+		caFile          optString      // None or "": the system roots
 		idempotencyKey  starlark.Value = starlark.None
 		expectStatus    starlark.Value = starlark.None
 		basicAuth       starlark.Value = starlark.None
@@ -112,7 +108,7 @@ func parseHTTPArgs(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 		return nil, err
 	}
 	name := b.Name()
-	r := &httpRequest{retries: retries, follow: followRedirects, insecure: insecure, caFile: caFile, header: http.Header{}}
+	r := &httpRequest{timeout: time.Duration(timeout), retries: retries, follow: followRedirects, insecure: insecure, caFile: caFile.s, header: http.Header{}}
 
 	// url
 	text, secret, ok := Reveal(rawURL)
@@ -210,10 +206,7 @@ func parseHTTPArgs(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 		}
 	}
 
-	// timeout, retries
-	if r.timeout, err = ParseDuration(timeout); err != nil {
-		return nil, fmt.Errorf("%s: timeout: %v", name, err)
-	}
+	// retries
 	if retries < 0 || retries > httpMaxRetries {
 		return nil, fmt.Errorf("%s: retries must be from 0 to %d, got %d", name, httpMaxRetries, retries)
 	}
@@ -656,11 +649,15 @@ func scrubURL(msg string, u *url.URL) string {
 	return msg
 }
 
-// httpTransport returns the run's shared transport for these TLS settings
-// (one per setting, created on first use, idle connections closed when the
-// run ends). A thread without a run, as in some tests, gets its own
-// transport and a func that closes it.
-func httpTransport(thread *starlark.Thread, insecure bool, caFile string) (http.RoundTripper, func(), error) {
+// httpTransport returns the round tripper for these TLS settings from the
+// thread's Deps, asked once per run and setting: a bad ca_file is read once
+// per run, like a good one, and the next run reads it again.
+func httpTransport(thread *starlark.Thread, insecure bool, caFile string) (http.RoundTripper, error) {
+	transports := depsOf(thread).HTTP
+	run := RunOf(thread)
+	if run == nil {
+		return transports.Transport(insecure, caFile)
+	}
 	key := "http"
 	if insecure {
 		key += " insecure"
@@ -668,26 +665,80 @@ func httpTransport(thread *starlark.Thread, insecure bool, caFile string) (http.
 	if caFile != "" {
 		key += " ca_file=" + caFile
 	}
-	create := func() (any, func()) {
-		conf, err := httpTLSConfig(insecure, caFile)
-		if err != nil {
-			return &sharedTransport{err: err}, nil
-		}
-		t := newHTTPTransport(conf)
-		return &sharedTransport{t: t}, t.CloseIdleConnections
-	}
-	if run := RunOf(thread); run != nil {
-		st := run.Shared(key, create).(*sharedTransport)
-		return st.t, nil, st.err
-	}
-	v, closeFn := create()
-	st := v.(*sharedTransport)
-	return st.t, closeFn, st.err
+	st := run.Shared(key, func() (any, func()) {
+		rt, err := transports.Transport(insecure, caFile)
+		return &sharedTransport{rt, err}, nil
+	}).(*sharedTransport)
+	return st.rt, st.err
 }
 
 type sharedTransport struct {
-	t   *http.Transport
+	rt  http.RoundTripper
 	err error
+}
+
+// httpPool is the production Transports: one tuned transport per TLS
+// setting, created on first use and kept, with its idle connections, until
+// the Deps is closed, so the runs of one process reuse their connections.
+// A setting whose CA file cannot be read is not kept: a later run reads it
+// again.
+type httpPool struct {
+	mu sync.Mutex
+	m  map[httpPoolKey]*pooledTransport
+}
+
+type httpPoolKey struct {
+	insecure bool
+	caFile   string
+}
+
+// pooledTransport is created once, outside the pool's lock, so a slow
+// creation (a CA file on a hung mount) holds up only the calls that need it.
+type pooledTransport struct {
+	once sync.Once
+	t    *http.Transport // written under the pool's lock, for close
+	err  error
+}
+
+func newHTTPPool() *httpPool { return &httpPool{m: map[httpPoolKey]*pooledTransport{}} }
+
+func (p *httpPool) Transport(insecure bool, caFile string) (http.RoundTripper, error) {
+	k := httpPoolKey{insecure, caFile}
+	p.mu.Lock()
+	pt, ok := p.m[k]
+	if !ok {
+		pt = &pooledTransport{}
+		p.m[k] = pt
+	}
+	p.mu.Unlock()
+	pt.once.Do(func() {
+		conf, err := httpTLSConfig(insecure, caFile)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if err != nil {
+			pt.err = err
+			delete(p.m, k)
+			return
+		}
+		pt.t = newHTTPTransport(conf)
+	})
+	if pt.err != nil {
+		return nil, pt.err
+	}
+	return pt.t, nil
+}
+
+// close closes the idle connections of every transport. Call it when no
+// request is in flight: a connection still in use goes back to its
+// transport afterwards and stays until the idle timeout.
+func (p *httpPool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, pt := range p.m {
+		if pt.t != nil {
+			pt.t.CloseIdleConnections()
+		}
+	}
 }
 
 // newHTTPTransport is the tuned transport: phase timeouts of DESIGN §6,

@@ -1,6 +1,7 @@
+package builtins
+
 // This file holds the values http_check returns: the response, with its
 // json() method, and its headers, looked up without regard to case.
-package builtins
 
 import (
 	"fmt"

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	starlarktime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 	"go.uber.org/goleak"
@@ -146,6 +147,8 @@ assert.eq(r.attempts, 1)
 assert.eq(r.truncated, False)
 assert.eq(r.tls, None)
 assert.eq(r.url, URL + "/health")
+# None is the documented default of ca_file; timeout takes a time.duration.
+assert.true(http_check(URL + "/health", ca_file = None, timeout = time.parse_duration("2s")).ok)
 assert.eq(r.body, '{"db": "up", "n": [1, 2]}')
 assert.eq(r.json(), {"db": "up", "n": [1, 2]})
 assert.eq(r.json()["db"], "up")
@@ -163,7 +166,7 @@ assert.eq(type(r.headers), "http_headers")
 assert.fails(lambda: r.headers["nope"], "key")
 assert.eq(dir(r), ["attempts", "body", "duration_ms", "error", "first_attempt_ms", "headers", "json", "ok", "status", "tls", "truncated", "url"])
 assert.true(str(r).startswith("http_response("), str(r))
-`, starlark.StringDict{"URL": starlark.String(srv.URL)})
+`, starlark.StringDict{"URL": starlark.String(srv.URL), "time": starlarktime.Module})
 }
 
 // The transport's small read buffer (2 KiB, for memory at fan-out) still
@@ -839,9 +842,9 @@ assert.fails(lambda: http_check(U, body = 1), "http_check: body must be a string
 assert.fails(lambda: http_check(U, body = "a", json = {}), "http_check: body and json cannot both be given")
 assert.fails(lambda: http_check(U, json = S), "http_check: json cannot hold a secret")
 assert.fails(lambda: http_check(U, json = {"s": S}), "http_check: json: ")
-assert.fails(lambda: http_check(U, timeout = "soon"), 'http_check: timeout: "soon" is not a duration')
-assert.fails(lambda: http_check(U, timeout = 5), "http_check: timeout: want a duration string")
-assert.fails(lambda: http_check(U, timeout = "-1s"), "http_check: timeout: must be positive")
+assert.fails(lambda: http_check(U, timeout = "soon"), 'http_check: for parameter "?timeout"?: "soon" is not a duration')
+assert.fails(lambda: http_check(U, timeout = 5), "http_check: for parameter \"?timeout\"?: want a duration string like \"5s\", got int")
+assert.fails(lambda: http_check(U, timeout = "-1s"), "http_check: for parameter \"?timeout\"?: must be positive, got -1s")
 assert.fails(lambda: http_check(U, retries = -1), "http_check: retries must be from 0 to 10, got -1")
 assert.fails(lambda: http_check(U, retries = "2"), "http_check: for parameter \"retries\": got string, want int")
 assert.fails(lambda: http_check(U, follow_redirects = "no"), "http_check: for parameter \"follow_redirects\": got string, want bool")
@@ -864,18 +867,6 @@ assert.fails(lambda: http_check(U, basic_auth = ("me", "%s" % S)), "http_check: 
 `, starlark.StringDict{"secret": starlark.NewBuiltin("secret", func(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
 		return NewSecret(string(args[0].(starlark.String)), "value"), nil
 	})})
-}
-
-func TestNetLoadPhase(t *testing.T) {
-	t.Parallel()
-	for _, name := range []string{"http_check", "tcp", "dns", "tls_cert"} {
-		thread := &starlark.Thread{Name: "load"}
-		_, err := starlark.Call(thread, Predeclared()[name], starlark.Tuple{starlark.MakeInt(1)}, nil)
-		want := name + "() can only be called inside a check function"
-		if err == nil || !strings.HasPrefix(err.Error(), want) {
-			t.Errorf("%s in the load phase: %v, want %q…", name, err, want)
-		}
-	}
 }
 
 func TestHTTPSharedTransport(t *testing.T) {
@@ -950,8 +941,8 @@ func BenchmarkHTTPFanout(b *testing.B) {
 }
 
 // TestHTTPNoGoroutineLeak runs checks that succeed, time out and fail,
-// closes the run, and expects no goroutine left behind: the run's Close
-// releases the shared transport's connections. Not
+// closes the run and the Deps, and expects no goroutine left behind: the
+// Deps' Close releases the pooled transports' connections. Not
 // parallel, so other tests' goroutines do not come and go meanwhile.
 func TestHTTPNoGoroutineLeak(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
@@ -963,6 +954,7 @@ func TestHTTPNoGoroutineLeak(t *testing.T) {
 		}
 	}))
 	down := "http://" + netRefusedAddr(t)
+	deps := NewDeps()
 	run := NewRun()
 	var wg sync.WaitGroup
 	for i := range 30 {
@@ -970,6 +962,7 @@ func TestHTTPNoGoroutineLeak(t *testing.T) {
 			thread := &starlark.Thread{}
 			SetContext(thread, t.Context())
 			SetRun(thread, run)
+			SetDeps(thread, deps)
 			url := []string{ok.URL, slow.URL, down}[i%3]
 			kwargs := []starlark.Tuple{{starlark.String("timeout"), starlark.String("300ms")}}
 			if _, err := starlark.Call(thread, Predeclared()["http_check"], starlark.Tuple{starlark.String(url)}, kwargs); err != nil {
@@ -979,7 +972,8 @@ func TestHTTPNoGoroutineLeak(t *testing.T) {
 	}
 	wg.Wait()
 	run.Close()
-	// The servers still run: only the run's Close can have ended the
+	deps.Close()
+	// The servers still run: only the Deps' Close can have ended the
 	// client connections, and with them the servers' handlers.
 	goleak.VerifyNone(t, ignore, goleak.IgnoreAnyFunction("net/http/httptest.(*Server).goServe.func1"))
 	ok.Close()

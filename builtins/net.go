@@ -1,9 +1,10 @@
+package builtins
+
 // This file holds the network probes below HTTP: tcp() (can a connection be
 // opened), dns() (what a name resolves to) and tls_cert() (the certificate a
 // server presents, with its expiry even when it does not verify). Each
 // works only inside a check, under the check's deadline and its own
 // timeout=, and reports a network failure in its result, not as an error.
-package builtins
 
 import (
 	"context"
@@ -22,13 +23,10 @@ import (
 
 // tcp(addr, timeout="5s") opens a TCP connection to host:port and closes it.
 func tcpCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	ctx, err := runContext(thread, b)
-	if err != nil {
-		return nil, err
-	}
+	ctx := ctxOf(thread)
 	var (
 		addr    string
-		timeout starlark.Value = starlark.String("5s")
+		timeout = Duration(5 * time.Second)
 	)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "addr", &addr, "timeout?", &timeout); err != nil {
 		return nil, err
@@ -36,14 +34,11 @@ func tcpCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	if err := checkAddr(addr); err != nil {
 		return nil, fmt.Errorf("%s: addr: %v", b.Name(), err)
 	}
-	d, err := ParseDuration(timeout)
-	if err != nil {
-		return nil, fmt.Errorf("%s: timeout: %v", b.Name(), err)
-	}
-	ctx, cancel := withTimeout(ctx, d)
+	dialer := depsOf(thread).Dialer
+	ctx, cancel := withTimeout(ctx, time.Duration(timeout))
 	defer cancel()
 	start := time.Now()
-	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	conn, err := dialer.DialContext(ctx, "tcp", addr)
 	took := time.Since(start)
 	msg := ""
 	if err == nil {
@@ -74,15 +69,12 @@ var dnsTypes = []string{"A", "AAAA", "CNAME", "MX", "TXT", "SRV"}
 // system resolver, or by asking server (host or host:port, port 53 by
 // default) directly.
 func dnsCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	ctx, err := runContext(thread, b)
-	if err != nil {
-		return nil, err
-	}
+	ctx := ctxOf(thread)
 	var (
 		name    string
-		typ                    = "A"
-		server  starlark.Value = starlark.None
-		timeout starlark.Value = starlark.String("5s")
+		typ     = "A"
+		server  optString // None: the system resolver
+		timeout = Duration(5 * time.Second)
 	)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "type?", &typ, "server?", &server, "timeout?", &timeout); err != nil {
 		return nil, err
@@ -94,28 +86,22 @@ func dnsCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	if !slices.Contains(dnsTypes, typ) {
 		return nil, fmt.Errorf("%s: type: unsupported record type %q (%s)", b.Name(), typ, strings.Join(dnsTypes, ", "))
 	}
-	resolver := net.DefaultResolver
-	if server != starlark.None {
-		s, ok := starlark.AsString(server)
-		if !ok {
-			return nil, fmt.Errorf("%s: server must be a string (host or host:port), got %s", b.Name(), server.Type())
-		}
-		addr, err := dnsServerAddr(s)
+	deps := depsOf(thread)
+	resolver := deps.Resolver
+	if server.set {
+		addr, err := dnsServerAddr(server.s)
 		if err != nil {
 			return nil, fmt.Errorf("%s: server: %v", b.Name(), err)
 		}
+		// Go's own resolver, asking server over the Deps' dialer.
 		resolver = &net.Resolver{
 			PreferGo: true,
 			Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-				return (&net.Dialer{}).DialContext(ctx, network, addr)
+				return deps.Dialer.DialContext(ctx, network, addr)
 			},
 		}
 	}
-	d, err := ParseDuration(timeout)
-	if err != nil {
-		return nil, fmt.Errorf("%s: timeout: %v", b.Name(), err)
-	}
-	ctx, cancel := withTimeout(ctx, d)
+	ctx, cancel := withTimeout(ctx, time.Duration(timeout))
 	defer cancel()
 	start := time.Now()
 	records, err := lookup(ctx, resolver, typ, name)
@@ -160,7 +146,7 @@ func dnsServerAddr(s string) (string, error) {
 // lookup returns the records of one type as text: addresses for A and
 // AAAA, the canonical name for CNAME, "PREF HOST" for MX, each record's
 // text for TXT and "PRIORITY WEIGHT PORT TARGET" for SRV.
-func lookup(ctx context.Context, r *net.Resolver, typ, name string) ([]string, error) {
+func lookup(ctx context.Context, r Resolver, typ, name string) ([]string, error) {
 	var out []string
 	switch typ {
 	case "A", "AAAA":
@@ -233,35 +219,29 @@ func dnsErrorText(ctx context.Context, err error, typ, name string) string {
 // then verifies it separately, so that an expired or untrusted
 // certificate still reports its dates.
 func tlsCert(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	ctx, err := runContext(thread, b)
-	if err != nil {
-		return nil, err
-	}
+	ctx := ctxOf(thread)
 	var (
-		addr       string
-		serverName                = ""
-		timeout    starlark.Value = starlark.String("5s")
-		caFile                    = ""
+		addr    string
+		sni     optString // None or "": the host of addr
+		timeout = Duration(5 * time.Second)
+		caFile  optString // None or "": the system roots
 	)
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "addr", &addr, "server_name?", &serverName, "timeout?", &timeout, "ca_file?", &caFile); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "addr", &addr, "server_name?", &sni, "timeout?", &timeout, "ca_file?", &caFile); err != nil {
 		return nil, err
 	}
 	if err := checkAddr(addr); err != nil {
 		return nil, fmt.Errorf("%s: addr: %v", b.Name(), err)
 	}
-	d, err := ParseDuration(timeout)
-	if err != nil {
-		return nil, fmt.Errorf("%s: timeout: %v", b.Name(), err)
-	}
 	var roots *x509.CertPool // nil: the system's
-	if caFile != "" {
-		if roots, err = loadCAFile(caFile); err != nil {
+	if caFile.s != "" {
+		var err error
+		if roots, err = loadCAFile(caFile.s); err != nil {
 			return nil, fmt.Errorf("%s: ca_file: %v", b.Name(), err)
 		}
 	}
-	host, _, _ := net.SplitHostPort(addr)
+	serverName := sni.s
 	if serverName == "" {
-		serverName = host
+		serverName, _, _ = net.SplitHostPort(addr)
 	}
 
 	fields := starlark.StringDict{
@@ -274,9 +254,9 @@ func tlsCert(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 		"sans":      starlark.NewList(nil),
 		"error":     starlark.String(""),
 	}
-	ctx, cancel := withTimeout(ctx, d)
+	ctx, cancel := withTimeout(ctx, time.Duration(timeout))
 	defer cancel()
-	certs, err := handshake(ctx, addr, serverName)
+	certs, err := handshake(ctx, depsOf(thread).Dialer, addr, serverName)
 	if err != nil {
 		fields["error"] = starlark.String(dialErrorText(ctx, err))
 		return newStruct(b.Name(), fields), nil
@@ -301,10 +281,10 @@ func tlsCert(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 
 // handshake returns the certificates addr presents for serverName,
 // without verifying them.
-func handshake(ctx context.Context, addr, serverName string) ([]*x509.Certificate, error) {
+func handshake(ctx context.Context, dialer Dialer, addr, serverName string) ([]*x509.Certificate, error) {
 	dialCtx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
-	raw, err := (&net.Dialer{}).DialContext(dialCtx, "tcp", addr)
+	raw, err := dialer.DialContext(dialCtx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}

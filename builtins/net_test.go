@@ -36,7 +36,7 @@ assert.fails(lambda: tcp(":80"), 'tcp: addr: ":80" has no host')
 assert.fails(lambda: tcp("h:"), 'tcp: addr: "h:" has no port')
 assert.fails(lambda: tcp("h:70000"), 'tcp: addr: "h:70000": port 70000 is out of range 1-65535')
 assert.fails(lambda: tcp(80), 'tcp: for parameter \"?addr\"?: got int, want string')
-assert.fails(lambda: tcp(OPEN, timeout = "0s"), "tcp: timeout: must be positive")
+assert.fails(lambda: tcp(OPEN, timeout = "0s"), "tcp: for parameter \"?timeout\"?: must be positive, got 0s")
 `, starlark.StringDict{"OPEN": starlark.String(open), "DOWN": starlark.String(down)})
 }
 
@@ -77,9 +77,9 @@ assert.eq(n.error, "no A record for no-such-host.invalid (no such host, or no re
 
 assert.fails(lambda: dns(""), "dns: name is empty")
 assert.fails(lambda: dns("x", type = "PTR"), 'dns: type: unsupported record type "PTR" \\(A, AAAA, CNAME, MX, TXT, SRV\\)')
-assert.fails(lambda: dns("x", server = 53), "dns: server must be a string \\(host or host:port\\), got int")
+assert.fails(lambda: dns("x", server = 53), "dns: for parameter \"?server\"?: got int, want string or None")
 assert.fails(lambda: dns("x", server = "a:b:c:"), "dns: server: ")
-assert.fails(lambda: dns("x", timeout = "x"), 'dns: timeout: "x" is not a duration')
+assert.fails(lambda: dns("x", timeout = "x"), 'dns: for parameter "?timeout"?: "x" is not a duration')
 `, nil)
 }
 
@@ -307,6 +307,9 @@ assert.true(c.not_after.endswith("Z"), c.not_after)
 # The name to verify (and send as SNI) can differ from the address.
 n = tls_cert(GOOD, server_name = "svc.test", ca_file = CA)
 assert.true(n.verified, n.error)
+# None is the documented default of server_name and ca_file.
+assert.eq(tls_cert(GOOD, server_name = None, ca_file = CA).verified, True)
+assert.eq(tls_cert(SELF_SIGNED, ca_file = None).error, tls_cert(SELF_SIGNED).error)
 w = tls_cert(GOOD, server_name = "other.test", ca_file = CA)
 assert.eq((w.ok, w.verified), (False, False))
 assert.eq(w.error, "certificate is valid for svc.test, not other.test")
@@ -333,7 +336,7 @@ assert.eq(d.error, "connection refused (" + DOWN + ")")
 
 assert.fails(lambda: tls_cert("localhost"), "tls_cert: addr: ")
 assert.fails(lambda: tls_cert(GOOD, ca_file = "/nonexistent.pem"), "tls_cert: ca_file: open /nonexistent.pem: no such file or directory")
-assert.fails(lambda: tls_cert(GOOD, timeout = "1"), 'tls_cert: timeout: "1" is not a duration')
+assert.fails(lambda: tls_cert(GOOD, timeout = "1"), 'tls_cert: for parameter "?timeout"?: "1" is not a duration')
 `, starlark.StringDict{
 		"GOOD": starlark.String(good), "EXPIRED": starlark.String(expired), "SELF_SIGNED": starlark.String(selfSigned),
 		"PLAIN": starlark.String(plain), "DOWN": starlark.String(netRefusedAddr(t)), "CA": starlark.String(caFile),

@@ -19,7 +19,6 @@ import (
 	"syscall"
 	"time"
 
-	starlarktime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
 )
 
@@ -105,27 +104,6 @@ func redactURLText(s string) string {
 // error message from a library that quotes the URL it was given.
 func redactURLsIn(text string) string {
 	return urlInText.ReplaceAllStringFunc(text, RedactURL)
-}
-
-// ParseDuration reads a timeout argument: a duration string ("5s") or a
-// time.duration from the time module. It must be positive.
-func ParseDuration(v starlark.Value) (time.Duration, error) {
-	var d time.Duration
-	switch v := v.(type) {
-	case starlark.String:
-		var err error
-		if d, err = time.ParseDuration(string(v)); err != nil {
-			return 0, fmt.Errorf("%q is not a duration; write it like \"500ms\", \"5s\" or \"1m\"", string(v))
-		}
-	case starlarktime.Duration:
-		d = time.Duration(v)
-	default:
-		return 0, fmt.Errorf("want a duration string like \"5s\", got %s", v.Type())
-	}
-	if d <= 0 {
-		return 0, fmt.Errorf("must be positive, got %s", d)
-	}
-	return d, nil
 }
 
 // fmtSeconds writes a duration the way the error messages use it: "250ms"

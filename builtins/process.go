@@ -1,9 +1,10 @@
+package builtins
+
 // This file holds process(), which finds running processes by executable
 // name, command line and user. It reads /proc directly: one scan of the
 // process table per run, shared by every check of the run, and only the
 // files a call needs (stat for names, cmdline for patterns, status for
 // users), each read at most once per process and run.
-package builtins
 
 import (
 	"bytes"
@@ -32,10 +33,7 @@ const procKey = "infra-guard.procs"
 // process(name=None, pattern=None, user=None) lists the running processes
 // that match every filter given.
 func process(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	ctx, err := runContext(thread, b)
-	if err != nil {
-		return nil, err
-	}
+	ctx := ctxOf(thread)
 	var (
 		name    optString // None: any name
 		pattern optString // None: any command line
@@ -54,6 +52,7 @@ func process(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 		}
 	}
 	if pattern.set {
+		var err error
 		if q.pattern, err = regexp.Compile(pattern.s); err != nil {
 			return nil, fmt.Errorf("%s: pattern %q: %w", b.Name(), pattern.s, err)
 		}
@@ -62,15 +61,16 @@ func process(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 		return nil, fmt.Errorf("%s: %w", b.Name(), context.Cause(ctx))
 	}
 
+	procs := depsOf(thread).Procs
 	var table *procTable
 	if run := RunOf(thread); run != nil {
 		table = run.Shared(procKey, func() (any, func()) {
-			t := newProcTable("/proc")
+			t := newProcTable(procs)
 			return t, t.close
 		}).(*procTable)
 	} else {
 		// A thread outside a run (an embedder's, a test's) scans alone.
-		table = newProcTable("/proc")
+		table = newProcTable(procs)
 		defer table.close()
 	}
 	v, err := withContext(ctx, func() (starlark.Value, error) {
@@ -84,21 +84,6 @@ func process(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 		return nil, fmt.Errorf("%s: %w", b.Name(), err)
 	}
 	return v, nil
-}
-
-// optString is a string argument that may be left out or None.
-type optString struct {
-	s   string
-	set bool
-}
-
-func (o *optString) Unpack(v starlark.Value) error {
-	s, ok := starlark.AsString(v)
-	if !ok {
-		return fmt.Errorf("got %s, want string or None", v.Type())
-	}
-	o.s, o.set = s, true
-	return nil
 }
 
 // procQuery is what one process() call looks for; empty fields match all.
@@ -115,7 +100,7 @@ type procQuery struct {
 // waiting for it share; a call that stops waiting (its check's deadline)
 // does not stop the pass, which ends with the run.
 type procTable struct {
-	root   string // "/proc"
+	fs     ProcFS
 	ctx    context.Context
 	cancel context.CancelFunc
 	self   int // this process, left out as pgrep leaves itself out
@@ -130,9 +115,9 @@ type procTable struct {
 	users map[uint32]string // uid → user name, or the number when it has none
 }
 
-func newProcTable(root string) *procTable {
+func newProcTable(fs ProcFS) *procTable {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &procTable{root: root, ctx: ctx, cancel: cancel, self: os.Getpid(), users: map[uint32]string{}}
+	return &procTable{fs: fs, ctx: ctx, cancel: cancel, self: os.Getpid(), users: map[uint32]string{}}
 }
 
 // close stops a pass that is still running; the run is over.
@@ -191,7 +176,7 @@ func (t *procTable) value(ctx context.Context, found []*procEntry) (starlark.Val
 	var boot int64
 	if len(found) > 0 {
 		var err error
-		if boot, err = t.boot.get(ctx, bootTime); err != nil {
+		if boot, err = t.boot.get(ctx, t.fs.BootTime); err != nil {
 			return nil, err
 		}
 		if err := t.each(ctx, found, func(e *procEntry) { e.result(t, boot) }); err != nil {
@@ -217,9 +202,29 @@ func (t *procTable) value(ctx context.Context, found []*procEntry) (starlark.Val
 // every architecture Go runs Linux on (sysconf(_SC_CLK_TCK) says so too).
 const clockTicks = 100
 
-// listPIDs lists the processes (thread group leaders) in /proc.
+// listPIDs lists the processes (thread group leaders), in PID order.
 func (t *procTable) listPIDs() ([]*procEntry, error) {
-	f, err := os.Open(t.root)
+	pids, err := t.fs.PIDs()
+	if err != nil {
+		return nil, err
+	}
+	entries := make([]*procEntry, 0, len(pids))
+	for _, pid := range pids {
+		if pid <= 0 || pid == t.self {
+			continue
+		}
+		entries = append(entries, &procEntry{pid: pid, fs: t.fs})
+	}
+	slices.SortFunc(entries, func(a, b *procEntry) int { return a.pid - b.pid })
+	return entries, nil
+}
+
+// procfs is the production ProcFS: the files of /proc (root), read with
+// plain system calls.
+type procfs struct{ root string }
+
+func (p procfs) PIDs() ([]int, error) {
+	f, err := os.Open(p.root)
 	if err != nil {
 		return nil, err
 	}
@@ -228,17 +233,28 @@ func (t *procTable) listPIDs() ([]*procEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	entries := make([]*procEntry, 0, len(names))
+	pids := make([]int, 0, len(names))
 	for _, n := range names {
-		pid, err := strconv.Atoi(n)
-		if err != nil || pid <= 0 || pid == t.self {
-			continue
+		if pid, err := strconv.Atoi(n); err == nil {
+			pids = append(pids, pid)
 		}
-		entries = append(entries, &procEntry{pid: pid, dir: t.root + "/" + n + "/"})
 	}
-	slices.SortFunc(entries, func(a, b *procEntry) int { return a.pid - b.pid })
-	return entries, nil
+	return pids, nil
 }
+
+// ReadFile reads /proc/PID/name; stat and status are seq_files, cmdline
+// is not (see readProcFile).
+func (p procfs) ReadFile(pid int, name string, buf []byte) ([]byte, error) {
+	// Built in place: a scan reads a file of every process, and
+	// strconv.Itoa plus + would cost an allocation more per read.
+	var b [64]byte
+	path := append(b[:0], p.root...)
+	path = append(strconv.AppendInt(append(path, '/'), int64(pid), 10), '/')
+	path = append(path, name...)
+	return readProcFile(string(path), name != "cmdline", buf)
+}
+
+func (p procfs) BootTime() (int64, error) { return readBootTime(p.root + "/stat") }
 
 // pass reads one field of every process, once per run, for every call
 // that needs it.
@@ -315,7 +331,7 @@ func lookupUser(name string) (uint32, error) {
 // may come back as another process, which this table does not see).
 type procEntry struct {
 	pid  int
-	dir  string // "/proc/PID/"
+	fs   ProcFS
 	gone atomic.Bool
 
 	statOnce sync.Once
@@ -329,6 +345,22 @@ type procEntry struct {
 	uid      uint32
 	resOnce  sync.Once
 	res      starlark.Value // the frozen proc struct; nil once gone
+}
+
+// read passes the contents of the process's file name to use, which must
+// copy what it keeps, reading into a pooled buffer.
+func (e *procEntry) read(name string, use func([]byte)) error {
+	bp := procBufs.Get().(*[]byte)
+	defer procBufs.Put(bp)
+	data, err := e.fs.ReadFile(e.pid, name, (*bp)[:0])
+	if cap(data) > cap(*bp) {
+		*bp = data[:0] // keep the grown buffer
+	}
+	if err != nil {
+		return err
+	}
+	use(data)
+	return nil
 }
 
 // result is the process as process() shows it, or nil when it has exited.
@@ -362,7 +394,7 @@ type procStat struct {
 func (e *procEntry) readStat() procStat {
 	e.statOnce.Do(func() {
 		ok := false
-		err := readProcFile(e.dir+"stat", true, func(data []byte) { e.stat, ok = parseStat(data) })
+		err := e.read("stat", func(data []byte) { e.stat, ok = parseStat(data) })
 		if err != nil || !ok {
 			e.gone.Store(true)
 		}
@@ -415,7 +447,7 @@ func (e *procEntry) readName() string {
 // for kernel threads and zombies.
 func (e *procEntry) readCmdline() string {
 	e.cmdOnce.Do(func() {
-		err := readProcFile(e.dir+"cmdline", false, func(data []byte) {
+		err := e.read("cmdline", func(data []byte) {
 			for len(data) > 0 && data[len(data)-1] == 0 {
 				data = data[:len(data)-1]
 			}
@@ -440,7 +472,7 @@ func (e *procEntry) readCmdline() string {
 func (e *procEntry) readUID() uint32 {
 	e.uidOnce.Do(func() {
 		ok := false
-		err := readProcFile(e.dir+"status", true, func(data []byte) { e.uid, ok = parseStatusUID(data) })
+		err := e.read("status", func(data []byte) { e.uid, ok = parseStatusUID(data) })
 		if err != nil || !ok {
 			e.gone.Store(true)
 		}
@@ -465,36 +497,31 @@ func parseStatusUID(data []byte) (uint32, bool) {
 }
 
 // readProcFile reads a whole /proc file with plain system calls (/proc
-// files report size 0, and the runtime poller has nothing to offer them)
-// and passes its contents to use, which must copy what it keeps. A
-// seq_file (stat, status) produces its record at once, so a read shorter
-// than asked for is its end; other files are read until read returns 0.
-func readProcFile(name string, seqFile bool, use func([]byte)) error {
+// files report size 0, and the runtime poller has nothing to offer them),
+// appends its contents to buf and returns the result. A seq_file (stat,
+// status) produces its record at once, so a read shorter than asked for is
+// its end; other files are read until read returns 0.
+func readProcFile(name string, seqFile bool, buf []byte) ([]byte, error) {
 	fd, err := openRetry(name)
 	if err != nil {
-		return err
+		return buf, err
 	}
 	defer syscall.Close(fd)
-	bp := procBufs.Get().(*[]byte)
-	defer procBufs.Put(bp)
-	buf := (*bp)[:0]
 	for {
 		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, cap(buf))
-			*bp = buf
+			buf = slices.Grow(buf, max(cap(buf), 512))
 		}
 		n, err := syscall.Read(fd, buf[len(buf):cap(buf)])
 		switch {
 		case err == syscall.EINTR:
 			continue
 		case err != nil:
-			return err
+			return buf, err
 		}
 		short := len(buf)+n < cap(buf)
 		buf = buf[:len(buf)+n]
 		if n == 0 || seqFile && short {
-			use(buf)
-			return nil
+			return buf, nil
 		}
 	}
 }

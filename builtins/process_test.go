@@ -335,7 +335,7 @@ func TestProcessHonoursDeadline(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Skip("no FIFOs here:", err)
 	}
-	table := newProcTable(root)
+	table := newProcTable(procfs{root: root})
 	run := NewRun()
 	run.Shared(procKey, func() (any, func()) { return table, table.close })
 	t.Cleanup(func() {

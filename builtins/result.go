@@ -1,7 +1,8 @@
+package builtins
+
 // This file holds check results: the Result value scripts
 // build with ok/warn/fail/skip, worst(), and the conversion of whatever a
 // check function returned into a Result.
-package builtins
 
 import (
 	"fmt"

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"go.starlark.net/lib/json"
 	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkjson"
 )
 
 func fmtSprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }
@@ -140,7 +140,7 @@ same = S == "hunter2hunter2"
 	}
 }
 
-func jsonModule() starlark.Value { return starlarkjson.Module }
+func jsonModule() starlark.Value { return json.Module }
 
 func predeclaredWithJSON() starlark.StringDict {
 	p := Predeclared()

@@ -1,9 +1,11 @@
-// This file holds the system probes: disk(), disks(), memory(), loadavg()
-// and host(). Each reads the machine (through gopsutil, or /proc and the
-// system calls directly where that is simpler or faster) only inside a check
-// (never while the script is being loaded), under the check's deadline, and
-// returns a struct named after the builtin.
 package builtins
+
+// This file holds the system probes: disk(), disks(), memory(), loadavg()
+// and host(). Each reads the machine through the thread's Deps (in
+// production osHost: gopsutil, or /proc and the system calls directly where
+// that is simpler or faster) only inside a check (never while the script is
+// being loaded), under the check's deadline, and returns a struct named
+// after the builtin.
 
 import (
 	"context"
@@ -29,10 +31,7 @@ import (
 
 // disk(path="/") reports the usage of the file system that holds path.
 func disk(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	ctx, err := runContext(thread, b)
-	if err != nil {
-		return nil, err
-	}
+	ctx := ctxOf(thread)
 	var (
 		path = "/"
 	)
@@ -42,8 +41,9 @@ func disk(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 	if path == "" {
 		return nil, fmt.Errorf("%s: path is empty", b.Name())
 	}
+	disks := depsOf(thread).Disks
 	return sample(ctx, b, path, func() (starlark.StringDict, error) {
-		u, err := diskUsage(ctx, path)
+		u, err := disks.Usage(ctx, path)
 		if err != nil {
 			return nil, err
 		}
@@ -55,7 +55,7 @@ func disk(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 
 // diskFields are the attributes of a disk() result for the file system
 // mounted at, or holding, path.
-func diskFields(path string, u *psdisk.UsageStat) starlark.StringDict {
+func diskFields(path string, u DiskUsage) starlark.StringDict {
 	return starlark.StringDict{
 		"path":           starlark.String(path),
 		"fstype":         starlark.String(u.Fstype),
@@ -65,25 +65,51 @@ func diskFields(path string, u *psdisk.UsageStat) starlark.StringDict {
 		"used_percent":   starlark.Float(u.UsedPercent),
 		"inodes_total":   starlark.MakeUint64(u.InodesTotal),
 		"inodes_used":    starlark.MakeUint64(u.InodesUsed),
-		"inodes_percent": starlark.Float(u.InodesUsedPercent),
+		"inodes_percent": starlark.Float(u.InodesPercent),
 	}
 }
 
-// diskUsage is statfs(path) plus the file system type from the mount table.
+// osHost is the production host of Deps: gopsutil, and /proc and the
+// system calls directly where that is simpler or faster.
+type osHost struct{}
+
+// Statfs is statfs(path) through gopsutil, which names the type from the
+// file system's magic number.
+func (osHost) Statfs(ctx context.Context, path string) (DiskUsage, error) {
+	u, err := psdisk.UsageWithContext(ctx, path)
+	if err != nil {
+		return DiskUsage{}, err
+	}
+	return diskUsageOf(u), nil
+}
+
+func diskUsageOf(u *psdisk.UsageStat) DiskUsage {
+	return DiskUsage{
+		Fstype: u.Fstype, Total: u.Total, Free: u.Free, Used: u.Used, UsedPercent: u.UsedPercent,
+		InodesTotal: u.InodesTotal, InodesUsed: u.InodesUsed, InodesPercent: u.InodesUsedPercent,
+	}
+}
+
+// Usage is statfs(path) plus the file system type from the mount table.
 //
 // gopsutil names the type from statfs's magic number, which cannot tell
 // ext4 from ext2/ext3 (it says "ext2/ext3") and does not know overlay, the
 // root file system of most containers (it says ""). The mount table says
 // what mount(8) and df -T say, so it wins when it can be read.
-func diskUsage(ctx context.Context, path string) (*psdisk.UsageStat, error) {
-	u, err := psdisk.UsageWithContext(ctx, path)
+func (h osHost) Usage(ctx context.Context, path string) (DiskUsage, error) {
+	u, err := h.Statfs(ctx, path)
 	if err != nil {
-		return nil, err // a bare errno: sample() adds the path
+		return DiskUsage{}, err // a bare errno: sample() adds the path
 	}
 	if fstype := mountFstype(ctx, path); fstype != "" {
 		u.Fstype = fstype
 	}
 	return u, nil
+}
+
+// Mounts reads this process's mount table.
+func (osHost) Mounts(context.Context) ([]Mount, error) {
+	return readMountinfo("/proc/self/mountinfo")
 }
 
 // mountFstype returns the type of the mount that holds path, or "" when the
@@ -121,58 +147,79 @@ func mountFstype(ctx context.Context, path string) string {
 
 // memory() reports physical memory and swap.
 func memory(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	ctx, err := runContext(thread, b)
-	if err != nil {
-		return nil, err
-	}
+	ctx := ctxOf(thread)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
+	mem := depsOf(thread).Memory
 	return sample(ctx, b, "", func() (starlark.StringDict, error) {
-		vm, err := psmem.VirtualMemoryWithContext(ctx)
-		if err != nil {
-			return nil, err
-		}
-		sw, err := psmem.SwapMemoryWithContext(ctx)
+		m, err := mem.Memory(ctx)
 		if err != nil {
 			return nil, err
 		}
 		return starlark.StringDict{
-			"total":        starlark.MakeUint64(vm.Total),
-			"available":    starlark.MakeUint64(vm.Available),
-			"used":         starlark.MakeUint64(vm.Used),
-			"used_percent": starlark.Float(vm.UsedPercent),
-			"swap_total":   starlark.MakeUint64(sw.Total),
-			"swap_used":    starlark.MakeUint64(sw.Used),
-			"swap_percent": starlark.Float(sw.UsedPercent), // gopsutil gives 0 without swap
+			"total":        starlark.MakeUint64(m.Total),
+			"available":    starlark.MakeUint64(m.Available),
+			"used":         starlark.MakeUint64(m.Used),
+			"used_percent": starlark.Float(m.UsedPercent),
+			"swap_total":   starlark.MakeUint64(m.SwapTotal),
+			"swap_used":    starlark.MakeUint64(m.SwapUsed),
+			"swap_percent": starlark.Float(m.SwapPercent),
 		}, nil
 	})
 }
 
+// Memory reads memory and swap through gopsutil.
+func (osHost) Memory(ctx context.Context) (MemoryInfo, error) {
+	vm, err := psmem.VirtualMemoryWithContext(ctx)
+	if err != nil {
+		return MemoryInfo{}, err
+	}
+	sw, err := psmem.SwapMemoryWithContext(ctx)
+	if err != nil {
+		return MemoryInfo{}, err
+	}
+	return MemoryInfo{
+		Total: vm.Total, Available: vm.Available, Used: vm.Used, UsedPercent: vm.UsedPercent,
+		SwapTotal: sw.Total, SwapUsed: sw.Used,
+		SwapPercent: sw.UsedPercent, // gopsutil gives 0 without swap
+	}, nil
+}
+
 // loadavg() reports the load averages and the number of CPUs they compare to.
 func loadavg(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	ctx, err := runContext(thread, b)
-	if err != nil {
-		return nil, err
-	}
+	ctx := ctxOf(thread)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
+	load := depsOf(thread).Load
 	return sample(ctx, b, "", func() (starlark.StringDict, error) {
-		avg, err := psload.AvgWithContext(ctx)
+		l, err := load.LoadAvg(ctx)
 		if err != nil {
 			return nil, err
 		}
 		return starlark.StringDict{
-			"load1":  starlark.Float(avg.Load1),
-			"load5":  starlark.Float(avg.Load5),
-			"load15": starlark.Float(avg.Load15),
-			// The CPUs this process may run on: NumCPU honours the
-			// affinity mask (taskset, cpusets), unlike gopsutil's
-			// cpu.Counts, which counts the whole machine.
-			"cores": starlark.MakeInt(runtime.NumCPU()),
+			"load1":  starlark.Float(l.Load1),
+			"load5":  starlark.Float(l.Load5),
+			"load15": starlark.Float(l.Load15),
+			"cores":  starlark.MakeInt(l.Cores),
 		}, nil
 	})
+}
+
+// LoadAvg reads the load averages through gopsutil.
+func (osHost) LoadAvg(ctx context.Context) (LoadInfo, error) {
+	avg, err := psload.AvgWithContext(ctx)
+	if err != nil {
+		return LoadInfo{}, err
+	}
+	return LoadInfo{
+		Load1: avg.Load1, Load5: avg.Load5, Load15: avg.Load15,
+		// The CPUs this process may run on: NumCPU honours the affinity
+		// mask (taskset, cpusets), unlike gopsutil's cpu.Counts, which
+		// counts the whole machine.
+		Cores: runtime.NumCPU(),
+	}, nil
 }
 
 // sample runs read under the check's deadline and returns its fields as a
@@ -200,13 +247,10 @@ func sample(ctx context.Context, b *starlark.Builtin, subject string, read func(
 // a list of disk results, sorted by mount point. See realMounts for what
 // counts as real.
 func disks(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	ctx, err := runContext(thread, b)
-	if err != nil {
-		return nil, err
-	}
+	ctx := ctxOf(thread)
 	var (
-		fstype  stringList // None: every type
-		exclude stringList
+		fstype  StringList // None: every type
+		exclude StringList
 	)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "fstype??", &fstype, "exclude??", &exclude); err != nil {
 		return nil, err
@@ -219,51 +263,44 @@ func disks(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("%s: %w", b.Name(), context.Cause(ctx))
 	}
-	all, err := withContext(ctx, func() ([]mount, error) { return readMountinfo("/proc/self/mountinfo") })
+	d := depsOf(thread).Disks
+	all, err := withContext(ctx, func() ([]Mount, error) { return d.Mounts(ctx) })
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", b.Name(), err)
 	}
 	mounts := realMounts(all, fstype, exclude)
-	usages, err := statMounts(ctx, mounts)
+	usages, err := statMounts(ctx, d, mounts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", b.Name(), err)
 	}
 	list := make([]starlark.Value, 0, len(mounts))
 	for i, m := range mounts {
 		u := usages[i]
-		if u == nil || u.Total == 0 {
+		if u.Total == 0 {
 			continue // gone, not ours to read, or no blocks at all
 		}
-		u.Fstype = m.fstype
-		list = append(list, starlarkstruct.FromStringDict(starlark.String("disk"), diskFields(m.point, u)))
+		u.Fstype = m.Fstype
+		list = append(list, starlarkstruct.FromStringDict(starlark.String("disk"), diskFields(m.Point, u)))
 	}
 	return starlark.NewList(list), nil
-}
-
-// A mount is one line of /proc/self/mountinfo.
-type mount struct {
-	dev    string // major:minor of the file system
-	root   string // the directory of the file system mounted: "/" unless a bind mount or subvolume
-	point  string // where it is mounted, unescaped
-	fstype string // with its subtype: "fuse.sshfs"
 }
 
 // readMountinfo parses a mountinfo file (proc(5)):
 //
 //	36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
-func readMountinfo(file string) ([]mount, error) {
+func readMountinfo(file string) ([]Mount, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
-	var mounts []mount
+	var mounts []Mount
 	for line := range strings.Lines(string(data)) {
 		before, after, ok := strings.Cut(line, " - ")
 		f, g := strings.Fields(before), strings.Fields(after)
 		if !ok || len(f) < 5 || len(g) < 1 {
 			continue
 		}
-		mounts = append(mounts, mount{dev: f[2], root: unescapeMount(f[3]), point: unescapeMount(f[4]), fstype: unescapeMount(g[0])})
+		mounts = append(mounts, Mount{Dev: f[2], Root: unescapeMount(f[3]), Point: unescapeMount(f[4]), Fstype: unescapeMount(g[0])})
 	}
 	return mounts, nil
 }
@@ -326,40 +363,40 @@ var (
 //     a directory or file in it), else at the shortest mount point.
 //
 // disks() also leaves out mounts that report no blocks (statfs total 0).
-func realMounts(all []mount, fstype, exclude []string) []mount {
+func realMounts(all []Mount, fstype, exclude []string) []Mount {
 	top := make(map[string]int, len(all))
 	for i, m := range all {
-		top[m.point] = i
+		top[m.Point] = i
 	}
-	var out []mount
+	var out []Mount
 	byDev := map[string]int{}
 	for i, m := range all {
 		switch {
-		case top[m.point] != i, pseudoFstypes[m.fstype],
-			under(m.point, kernelDirs, true), under(m.point, containerDirs, false),
-			len(fstype) > 0 && !slices.Contains(fstype, m.fstype),
-			excluded(m.point, exclude):
+		case top[m.Point] != i, pseudoFstypes[m.Fstype],
+			under(m.Point, kernelDirs, true), under(m.Point, containerDirs, false),
+			len(fstype) > 0 && !slices.Contains(fstype, m.Fstype),
+			excluded(m.Point, exclude):
 			continue
 		}
-		if j, ok := byDev[m.dev]; ok {
+		if j, ok := byDev[m.Dev]; ok {
 			if better(m, out[j]) {
 				out[j] = m
 			}
 			continue
 		}
-		byDev[m.dev] = len(out)
+		byDev[m.Dev] = len(out)
 		out = append(out, m)
 	}
-	slices.SortFunc(out, func(a, b mount) int { return strings.Compare(a.point, b.point) })
+	slices.SortFunc(out, func(a, b Mount) int { return strings.Compare(a.Point, b.Point) })
 	return out
 }
 
 // better reports whether a should stand for its device rather than b.
-func better(a, b mount) bool {
-	if (a.root == "/") != (b.root == "/") {
-		return a.root == "/"
+func better(a, b Mount) bool {
+	if (a.Root == "/") != (b.Root == "/") {
+		return a.Root == "/"
 	}
-	return len(a.point) < len(b.point)
+	return len(a.Point) < len(b.Point)
 }
 
 // under reports whether p is below one of dirs, or is one of them when
@@ -395,13 +432,13 @@ func excluded(p string, patterns []string) bool {
 
 // statMounts runs statfs on every mount at once and waits for all of them
 // or the end of ctx. A mount that is gone by now or that this process may
-// not look at has a nil entry. A mount that does not answer in time (a
+// not look at has a zero entry. A mount that does not answer in time (a
 // dead NFS server) is named in the error, and its call is left to finish
 // in the background.
-func statMounts(ctx context.Context, mounts []mount) ([]*psdisk.UsageStat, error) {
+func statMounts(ctx context.Context, d Disks, mounts []Mount) ([]DiskUsage, error) {
 	type result struct {
 		i   int
-		u   *psdisk.UsageStat
+		u   DiskUsage
 		err error
 	}
 	results := make(chan result, len(mounts)) // never blocks a late sender
@@ -412,11 +449,11 @@ func statMounts(ctx context.Context, mounts []mount) ([]*psdisk.UsageStat, error
 					results <- result{i: i, err: fmt.Errorf("internal error (recovered panic): %v", p)}
 				}
 			}()
-			u, err := psdisk.UsageWithContext(ctx, m.point)
+			u, err := d.Statfs(ctx, m.Point)
 			results <- result{i, u, err}
 		}()
 	}
-	usages := make([]*psdisk.UsageStat, len(mounts))
+	usages := make([]DiskUsage, len(mounts))
 	answered := make([]bool, len(mounts))
 	for range mounts {
 		select {
@@ -429,13 +466,13 @@ func statMounts(ctx context.Context, mounts []mount) ([]*psdisk.UsageStat, error
 				// Unmounted since the table was read, or below a
 				// directory this user may not enter.
 			default:
-				return nil, fmt.Errorf("%s: %w", mounts[r.i].point, r.err)
+				return nil, fmt.Errorf("%s: %w", mounts[r.i].Point, r.err)
 			}
 		case <-ctx.Done():
 			var stuck []string
 			for i, ok := range answered {
 				if !ok {
-					stuck = append(stuck, mounts[i].point)
+					stuck = append(stuck, mounts[i].Point)
 				}
 			}
 			if len(stuck) > 3 {
@@ -447,78 +484,63 @@ func statMounts(ctx context.Context, mounts []mount) ([]*psdisk.UsageStat, error
 	return usages, nil
 }
 
-// stringList is an argument that takes a string or a list (or tuple) of
-// strings; None leaves it empty.
-type stringList []string
-
-func (l *stringList) Unpack(v starlark.Value) error {
-	if s, ok := starlark.AsString(v); ok {
-		*l = stringList{s}
-		return nil
-	}
-	it, ok := v.(starlark.Iterable)
-	if !ok {
-		return fmt.Errorf("got %s, want a string or a list of strings", v.Type())
-	}
-	iter := it.Iterate()
-	defer iter.Done()
-	var list stringList
-	var x starlark.Value
-	for i := 0; iter.Next(&x); i++ {
-		s, ok := starlark.AsString(x)
-		if !ok {
-			return fmt.Errorf("element %d is %s, want string", i, x.Type())
-		}
-		list = append(list, s)
-	}
-	*l = list
-	return nil
-}
-
 // host() describes the machine: its name, operating system and kernel, and
 // when it booted.
 func host(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	ctx, err := runContext(thread, b)
-	if err != nil {
-		return nil, err
-	}
+	ctx := ctxOf(thread)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
+	hosts := depsOf(thread).Host
 	return sample(ctx, b, "", func() (starlark.StringDict, error) {
-		hostname, err := os.Hostname()
+		h, err := hosts.HostInfo(ctx)
 		if err != nil {
 			return nil, err
 		}
-		kernel, err := pshost.KernelVersionWithContext(ctx)
-		if err != nil {
-			return nil, err
-		}
-		boot, err := bootTime()
-		if err != nil {
-			return nil, err
-		}
-		uptime, err := uptimeSeconds()
-		if err != nil {
-			return nil, err
-		}
-		platform, version := osRelease()
 		return starlark.StringDict{
-			"hostname":         starlark.String(hostname),
-			"os":               starlark.String(runtime.GOOS),
-			"platform":         starlark.String(platform),
-			"platform_version": starlark.String(version),
-			"kernel":           starlark.String(kernel),
-			"uptime_seconds":   starlark.Float(uptime),
-			"boot_time":        starlark.MakeInt64(boot),
+			"hostname":         starlark.String(h.Hostname),
+			"os":               starlark.String(h.OS),
+			"platform":         starlark.String(h.Platform),
+			"platform_version": starlark.String(h.PlatformVersion),
+			"kernel":           starlark.String(h.Kernel),
+			"uptime_seconds":   starlark.Float(h.UptimeSeconds),
+			"boot_time":        starlark.MakeInt64(h.BootTime),
 		}, nil
 	})
 }
 
+// HostInfo reads the host name, the kernel release through gopsutil, and
+// the rest from /proc and os-release(5).
+func (osHost) HostInfo(ctx context.Context) (HostInfo, error) {
+	hostname, err := os.Hostname()
+	if err != nil {
+		return HostInfo{}, err
+	}
+	kernel, err := pshost.KernelVersionWithContext(ctx)
+	if err != nil {
+		return HostInfo{}, err
+	}
+	boot, err := bootTime()
+	if err != nil {
+		return HostInfo{}, err
+	}
+	uptime, err := uptimeSeconds()
+	if err != nil {
+		return HostInfo{}, err
+	}
+	platform, version := osRelease()
+	return HostInfo{
+		Hostname: hostname, OS: runtime.GOOS, Platform: platform, PlatformVersion: version,
+		Kernel: kernel, UptimeSeconds: uptime, BootTime: boot,
+	}, nil
+}
+
 // bootTime reads when the machine booted, in Unix seconds, from the btime
 // line of /proc/stat, as ps does.
-func bootTime() (int64, error) {
-	data, err := os.ReadFile("/proc/stat")
+func bootTime() (int64, error) { return readBootTime("/proc/stat") }
+
+func readBootTime(file string) (int64, error) {
+	data, err := os.ReadFile(file)
 	if err != nil {
 		return 0, err
 	}
@@ -527,7 +549,7 @@ func bootTime() (int64, error) {
 			return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		}
 	}
-	return 0, errors.New("/proc/stat has no btime line")
+	return 0, errors.New(file + " has no btime line")
 }
 
 // uptimeSeconds reads the time since boot from /proc/uptime.

@@ -1,7 +1,8 @@
-// This file holds the thread-local dependencies of builtins: the check's
-// context (deadline and cancellation), the phase guard for builtins with
-// side effects, and the state shared by the checks of one run.
 package builtins
+
+// This file holds the thread-local state of builtins: the check's context
+// (deadline and cancellation; its absence is the load phase, see
+// registry.go), the logger, and the state shared by the checks of one run.
 
 import (
 	"context"
@@ -59,16 +60,6 @@ func Context(thread *starlark.Thread) context.Context {
 	return ctx
 }
 
-// runContext returns the check's context, or the error every side-effecting
-// builtin gives when called while the script is being loaded.
-func runContext(thread *starlark.Thread, b *starlark.Builtin) (context.Context, error) {
-	ctx := Context(thread)
-	if ctx == nil {
-		return nil, fmt.Errorf("%s() can only be called inside a check function (the load phase has no side effects); wrap it in a def and register that with check()", b.Name())
-	}
-	return ctx, nil
-}
-
 // withContext runs fn in its own goroutine and returns when it finishes or
 // ctx ends, whichever is first. It is for system calls that cannot be
 // interrupted (statfs on a dead NFS mount): the check's deadline still holds,
@@ -98,9 +89,11 @@ func withContext[T any](ctx context.Context, fn func() (T, error)) (T, error) {
 	}
 }
 
-// Run is the state the checks of one run share: caches such as the process
-// table scan and pools such as the HTTP transport. The runtime makes one per
-// run, puts it on every check's thread and closes it when the run ends.
+// Run is the state the checks of one run share: snapshots such as the
+// process table scan, and what a run asks of its Deps once (an HTTP
+// transport per TLS setting). What outlives a run, the HTTP connections,
+// belongs to the Deps. The runtime makes one Run per run, puts it on every
+// check's thread and closes it when the run ends.
 type Run struct {
 	mu      sync.Mutex
 	shared  map[string]*sharedValue

@@ -1,7 +1,8 @@
+package builtins
+
 // This file holds threshold() and the Nagios range syntax it accepts
 // (https://nagios-plugins.org/doc/guidelines.html#THRESHOLDFORMAT), which
 // the Nagios reporter reuses to write perfdata.
-package builtins
 
 import (
 	"fmt"

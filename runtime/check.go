@@ -59,20 +59,21 @@ func checkBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 		fn      starlark.Callable
 		fnArgs  starlark.Iterable = starlark.Tuple(nil)
 		fnKw    *starlark.Dict
-		timeout starlark.Value = starlark.None
-		tags    *starlark.List
-		after   *starlark.List
+		timeout builtins.Duration // None: the run's --check-timeout
+		tags    builtins.StringList
+		after   builtins.StringList
 	)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs,
 		"name", &name, "fn", &fn, "args?", &fnArgs, "kwargs?", &fnKw,
-		"timeout?", &timeout, "tags?", &tags, "after?", &after); err != nil {
+		"timeout??", &timeout, "tags?", &tags, "after?", &after); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(name) == "" {
 		return nil, fmt.Errorf("check: name must not be empty")
 	}
 	pos := thread.CallFrame(1).Pos
-	c := &Check{Name: name, Fn: fn, File: pos.Filename(), Line: int(pos.Line), Col: int(pos.Col)}
+	c := &Check{Name: name, Fn: fn, Timeout: time.Duration(timeout), Tags: tags, After: after,
+		File: pos.Filename(), Line: int(pos.Line), Col: int(pos.Col)}
 	if prev, dup := reg.byName[name]; dup {
 		return nil, fmt.Errorf("check: duplicate name %q: already registered at %s:%d:%d; names must be unique", name, prev.File, prev.Line, prev.Col)
 	}
@@ -88,45 +89,12 @@ func checkBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 			c.Kwargs = append(c.Kwargs, starlark.Tuple{k, kv[1]})
 		}
 	}
-	var err error
-	if c.Timeout, err = parseTimeout(timeout); err != nil {
-		return nil, fmt.Errorf("check %q: timeout: %v", name, err)
-	}
-	if c.Tags, err = stringList(tags); err != nil {
-		return nil, fmt.Errorf("check %q: tags: %v", name, err)
-	}
-	if c.After, err = stringList(after); err != nil {
-		return nil, fmt.Errorf("check %q: after: %v", name, err)
-	}
 	if reg.byName == nil {
 		reg.byName = map[string]*Check{}
 	}
 	reg.byName[name] = c
 	reg.checks = append(reg.checks, c)
 	return starlark.None, nil
-}
-
-// parseTimeout accepts None or what builtins.ParseDuration accepts.
-func parseTimeout(v starlark.Value) (time.Duration, error) {
-	if v == starlark.None {
-		return 0, nil
-	}
-	return builtins.ParseDuration(v)
-}
-
-func stringList(l *starlark.List) ([]string, error) {
-	if l == nil {
-		return nil, nil
-	}
-	out := make([]string, 0, l.Len())
-	for v := range l.Elements() {
-		s, ok := starlark.AsString(v)
-		if !ok {
-			return nil, fmt.Errorf("want a list of strings, got an element of type %s", v.Type())
-		}
-		out = append(out, s)
-	}
-	return out, nil
 }
 
 // validate reports unknown after= names and dependency cycles.

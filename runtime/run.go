@@ -144,6 +144,7 @@ func (g *Guard) runCheck(runCtx context.Context, opts RunOptions, shared *builti
 		t.Cancel("too many steps")
 	}
 	builtins.SetContext(thread, ctx)
+	builtins.SetDeps(thread, opts.Deps)
 	builtins.SetRun(thread, shared)
 	builtins.SetLogger(thread, opts.Logger)
 	builtins.SetConfig(thread, builtins.NewRunConfig(g.load.Env))

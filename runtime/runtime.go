@@ -12,10 +12,10 @@ import (
 	"log/slog"
 	"time"
 
+	"go.starlark.net/lib/json"
 	"go.starlark.net/lib/math"
 	starlarktime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkjson"
 	"go.starlark.net/starlarkstruct"
 	"go.starlark.net/syntax"
 
@@ -91,6 +91,10 @@ type RunOptions struct {
 	// full — a check's error, a script's load errors — for when both go to
 	// the same terminal and would show each problem twice.
 	QuietErrors bool
+	// Deps is what the checks' builtins read the machine, the network and
+	// the clock through; nil means builtins.DefaultDeps(). Keep one for
+	// every run of a guard, so its HTTP connections are reused.
+	Deps *builtins.Deps
 }
 
 func (o RunOptions) withDefaults(g *Guard) RunOptions {
@@ -129,7 +133,7 @@ func predeclared(extra starlark.StringDict) starlark.StringDict {
 		d[k] = v
 	}
 	d["check"] = starlark.NewBuiltin("check", checkBuiltin)
-	d["json"] = starlarkjson.Module
+	d["json"] = json.Module
 	d["time"] = starlarktime.Module
 	d["math"] = math.Module
 	d["struct"] = starlark.NewBuiltin("struct", starlarkstruct.Make)

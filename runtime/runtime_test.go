@@ -271,7 +271,7 @@ func TestCheckArgumentErrors(t *testing.T) {
 		{`check("a", 42)`, "check: for parameter fn: got int, want callable"},
 		{`check("a", lambda: True, timeout = "soon")`, `"soon" is not a duration`},
 		{`check("a", lambda: True, timeout = "-1s")`, "must be positive"},
-		{`check("a", lambda: True, tags = [1])`, "tags: want a list of strings"},
+		{`check("a", lambda: True, tags = [1])`, `check: for parameter "tags": element 0 is int, want string`},
 		{`check("a", lambda: True, kwargs = {1: 2})`, "kwargs keys must be strings"},
 		{"def f():\n    check(\"x\", f)\n    return True\ncheck(\"a\", f)", ""},
 	}
