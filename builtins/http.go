@@ -25,6 +25,8 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 	"go.starlark.net/lib/json"
 	"go.starlark.net/starlark"
+
+	"github.com/infra-guard/infra-guard/redact"
 )
 
 const (
@@ -123,7 +125,7 @@ func parseHTTPArgs(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 	if secret {
 		shown = rawURL.String() // <secret:NAME> in place of each secret part
 	}
-	r.display = RedactURL(shown)
+	r.display = redact.URL(shown)
 	if err := refuseSecretPlaceholder(name, "url", text); err != nil {
 		return nil, err
 	}
@@ -446,7 +448,7 @@ func (r *httpRequest) do(ctx context.Context, rt http.RoundTripper, log *slog.Lo
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, r.url.String(), body)
 	if err != nil { // the URL parsed once already; this is not expected
-		out.err = redactURLsIn(err.Error())
+		out.err = redact.URLsIn(err.Error())
 		return out
 	}
 	for k, vs := range r.header {
@@ -586,7 +588,7 @@ func (c *httpCall) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) > httpMaxRedirects {
 		return &plainError{fmt.Sprintf("too many redirects (%d)", httpMaxRedirects)}
 	}
-	to := RedactURL(req.URL.String())
+	to := redact.URL(req.URL.String())
 	switch req.URL.Scheme {
 	case "http", "https":
 	default:
@@ -647,9 +649,9 @@ func scrubURL(msg string, u *url.URL) string {
 	parts = append(parts, u.Fragment)
 	for _, p := range parts {
 		if len(p) >= 3 {
-			msg = strings.ReplaceAll(msg, p, Redacted)
+			msg = strings.ReplaceAll(msg, p, redact.Redacted)
 			if esc := url.QueryEscape(p); esc != p {
-				msg = strings.ReplaceAll(msg, esc, Redacted)
+				msg = strings.ReplaceAll(msg, esc, redact.Redacted)
 			}
 		}
 	}
