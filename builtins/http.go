@@ -54,8 +54,9 @@ type httpRequest struct {
 	url        *url.URL
 	display    string // the URL as shown: redacted, secrets as <secret:NAME>
 	header     http.Header
-	host       string // a Host header, which Go takes from Request.Host
-	body       []byte // nil for none
+	secretHdrs []string // names of the headers whose value holds a secret
+	host       string   // a Host header, which Go takes from Request.Host
+	body       []byte   // nil for none
 	timeout    time.Duration
 	retries    int
 	follow     bool
@@ -162,9 +163,12 @@ func parseHTTPArgs(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 			if !validHeaderName(k) {
 				return nil, fmt.Errorf("%s: headers: %q is not a valid header name", name, k)
 			}
-			v, _, ok := Reveal(kv[1])
+			v, secret, ok := Reveal(kv[1])
 			if !ok {
 				return nil, fmt.Errorf("%s: headers[%q] must be a string or secret, got %s", name, k, kv[1].Type())
+			}
+			if secret {
+				r.secretHdrs = append(r.secretHdrs, k)
 			}
 			if strings.ContainsAny(v, "\r\n\x00") {
 				return nil, fmt.Errorf("%s: headers[%q] contains a line break or NUL", name, k)
@@ -222,7 +226,7 @@ func parseHTTPArgs(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 
 	// idempotency_key
 	if idempotencyKey != starlark.None {
-		key, _, ok := Reveal(idempotencyKey)
+		key, secret, ok := Reveal(idempotencyKey)
 		if !ok {
 			return nil, fmt.Errorf("%s: idempotency_key must be a string or secret, got %s", name, idempotencyKey.Type())
 		}
@@ -233,6 +237,9 @@ func parseHTTPArgs(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 			return nil, err
 		}
 		r.header.Set("Idempotency-Key", key)
+		if secret {
+			r.secretHdrs = append(r.secretHdrs, "Idempotency-Key")
+		}
 		idempotent = true
 	}
 	r.idempotent = idempotent
@@ -580,7 +587,12 @@ func (c *httpCall) checkRetry(ctx context.Context, resp *http.Response, err erro
 
 // checkRedirect follows at most httpMaxRedirects redirects, refuses
 // https→http and schemes other than http and https, and drops credentials
-// once the chain has left the first host (http.Client's CheckRedirect).
+// once the chain has left the first host (http.Client's CheckRedirect):
+// the Authorization, Proxy-Authorization and Cookie headers, every header
+// the script gave a secret as its value (an X-Api-Key, a secret
+// idempotency key), and the body, which a 307 or 308 would send again
+// (with its Content-Type). http.Client builds each hop's request from the
+// first one, so this is done again on every hop after the chain left.
 func (c *httpCall) checkRedirect(req *http.Request, via []*http.Request) error {
 	if !c.req.follow {
 		return http.ErrUseLastResponse
@@ -605,6 +617,14 @@ func (c *httpCall) checkRedirect(req *http.Request, via []*http.Request) error {
 			req.Header.Del("Authorization")
 			req.Header.Del("Proxy-Authorization")
 			req.Header.Del("Cookie")
+			for _, h := range c.req.secretHdrs {
+				req.Header.Del(h)
+			}
+			if req.Body != nil {
+				req.Body.Close()
+				req.Body, req.GetBody, req.ContentLength = nil, nil, 0
+				req.Header.Del("Content-Type")
+			}
 			break
 		}
 	}

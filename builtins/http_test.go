@@ -1064,3 +1064,64 @@ func TestHTTPRedirectTargetScrubbed(t *testing.T) {
 		}
 	}
 }
+
+// A redirect to another host gets neither a header that holds a secret
+// nor the body (Authorization was already dropped); one to the same host
+// gets both. The two hosts are two listeners, on 127.0.0.1 and 127.0.0.2.
+func TestHTTPCrossHostRedirectDropsSecretsAndBody(t *testing.T) {
+	t.Parallel()
+	type seen struct{ key, plain, idem, ctype, body string }
+	var mu sync.Mutex
+	got := map[string]seen{}
+	record := func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got[r.Host+r.URL.Path] = seen{r.Header.Get("X-Api-Key"), r.Header.Get("X-Plain"), r.Header.Get("Idempotency-Key"), r.Header.Get("Content-Type"), string(body)}
+		mu.Unlock()
+	}
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skipf("no second loopback address: %v", err)
+	}
+	other := httptest.NewUnstartedServer(http.HandlerFunc(record))
+	other.Listener.Close()
+	other.Listener = ln
+	other.Config.ErrorLog = netQuietLog()
+	other.Start()
+	t.Cleanup(other.Close)
+	origin := netServer(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/cross":
+			http.Redirect(w, r, other.URL+"/landed-cross", http.StatusTemporaryRedirect)
+		case "/same":
+			http.Redirect(w, r, "/landed-same", http.StatusTemporaryRedirect)
+		default:
+			record(w, r)
+		}
+	})
+	hdrs := map[string]any{
+		"X-Api-Key":    NewSecret("API_KEY", "k3y-s3cret"),
+		"X-Plain":      "kept",
+		"Content-Type": "text/plain",
+	}
+	for _, path := range []string{"/cross", "/same"} {
+		r := netMust(t, "http_check", []any{origin.URL + path}, "method", "POST", "headers", hdrs,
+			"body", NewSecret("BODY", "b0dy-s3cret"), "idempotency_key", NewSecret("IDEM", "1dem-s3cret"))
+		if !netBool(t, r, "ok") {
+			t.Fatalf("%s: %s", path, r)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	otherHost := strings.TrimPrefix(other.URL, "http://")
+	originHost := strings.TrimPrefix(origin.URL, "http://")
+	want := map[string]seen{
+		otherHost + "/landed-cross": {plain: "kept"},
+		originHost + "/landed-same": {key: "k3y-s3cret", plain: "kept", idem: "1dem-s3cret", ctype: "text/plain", body: "b0dy-s3cret"},
+	}
+	for where, w := range want {
+		if got[where] != w {
+			t.Errorf("%s saw %+v, want %+v", where, got[where], w)
+		}
+	}
+}
