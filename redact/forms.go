@@ -67,18 +67,35 @@ func forms(value string) []string {
 	return out
 }
 
-// chunks splits a long value into overlapping pieces of chunkLen bytes, the
-// last one ending at the value's end; a short value is its own piece.
+// chunks splits a long value into overlapping pieces of about chunkLen
+// bytes, the last one ending at the value's end; a short value is its own
+// piece. Pieces start and end on character boundaries (moved by at most
+// three bytes, which the overlap absorbs): a piece cut inside a character
+// would have escaped forms (%+q's \u20ac, say) that occur nowhere.
 func chunks(v string) []string {
 	if len(v) <= longValue {
 		return []string{v}
 	}
+	// In invalid UTF-8 a boundary may be further away; the piece is then
+	// cut where the search gave up.
+	runeStart := func(i int) int { // the first boundary at or after i
+		for k := 1; k < utf8.UTFMax && i < len(v) && !utf8.RuneStart(v[i]); k++ {
+			i++
+		}
+		return i
+	}
+	runeEnd := func(i int) int { // the last boundary at or before i
+		for k := 1; k < utf8.UTFMax && i < len(v) && !utf8.RuneStart(v[i]); k++ {
+			i--
+		}
+		return i
+	}
 	var out []string
 	for i := 0; ; i += chunkStep {
 		if i+chunkLen >= len(v) {
-			return append(out, v[len(v)-chunkLen:])
+			return append(out, v[runeStart(len(v)-chunkLen):])
 		}
-		out = append(out, v[i:i+chunkLen])
+		out = append(out, v[runeStart(i):runeEnd(i+chunkLen)])
 	}
 }
 
