@@ -118,6 +118,13 @@ func encodings(v string) []string {
 	}
 	out = append(out, url.QueryEscape(v), url.PathEscape(v), userinfoEscape(v),
 		escapedPath(v), escapedHost(v), (&url.URL{Fragment: v}).EscapedFragment())
+	// A server that reflects v into a Location header unescaped has its
+	// "%XX" read as escapes by url.Parse; http.Client then shows the target
+	// escaped afresh (when v also has a character a URL path cannot hold
+	// as is, such as '"' or a space).
+	if p, err := url.PathUnescape(v); err == nil && p != v {
+		out = append(out, escapedPath(p))
+	}
 	if p, ok := punycode(v); ok {
 		out = append(out, p)
 	}

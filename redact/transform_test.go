@@ -234,6 +234,31 @@ func transformations() []transformation {
 			needles: func(_ *testing.T, s string, _ int) []string { return []string{(&url.URL{Path: s}).EscapedPath()} },
 		},
 		{
+			// A server that reflects the secret into a Location header
+			// as it is: url.Parse reads its "%XX" as escapes, and the
+			// target is shown as it was sent when that is a valid path,
+			// else escaped afresh.
+			name: "redirect target reflected unescaped",
+			apply: func(_ *testing.T, s string) (string, bool) {
+				if strings.ContainsAny(s, "?#") {
+					return "", false
+				}
+				base, _ := url.Parse("https://origin.example/start")
+				u, err := base.Parse("/echo/" + s)
+				if err != nil {
+					return "", false
+				}
+				return u.String(), true
+			},
+			needles: func(_ *testing.T, s string, _ int) []string {
+				out := []string{s}
+				if p, err := url.PathUnescape(s); err == nil {
+					out = append(out, (&url.URL{Path: p}).EscapedPath())
+				}
+				return out
+			},
+		},
+		{
 			// The secret as the host: net/http converts it to ASCII
 			// (punycode) before it dials, and a DNS error names that.
 			name: "host name as dialed",
@@ -325,6 +350,7 @@ func TestTransformations(t *testing.T) {
 		"tab\there\x01ctl",
 		"emoji-😀-token",
 		"percent%41-colon:comma,",
+		`40Psx8v5Qk"<&/+=sbhx5bZGyv'>%9E0L`, // a fake-secret whose "%9E" url.Parse decodes
 		"\u2028sep\u2029rator",
 	} {
 		t.Run(secret, func(t *testing.T) {
