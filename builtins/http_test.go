@@ -1125,3 +1125,18 @@ func TestHTTPCrossHostRedirectDropsSecretsAndBody(t *testing.T) {
 		}
 	}
 }
+
+// A Location header that does not parse is described, not quoted: it is
+// the server's text, and the bad escape url.Parse would quote ("%zz") is
+// a piece of whatever the server reflected, too short for the scrubber.
+func TestHTTPBadLocationNotQuoted(t *testing.T) {
+	t.Parallel()
+	srv := netServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "/echo/s3cr%zzet-value")
+		w.WriteHeader(http.StatusFound)
+	})
+	r := netMust(t, "http_check", []any{srv.URL})
+	if got, want := netStr(t, r, "error"), "refused redirect: the Location header is not a valid URL"; got != want {
+		t.Errorf("error = %q, want %q", got, want)
+	}
+}

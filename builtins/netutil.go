@@ -133,6 +133,11 @@ func netErrorText(err error) string {
 		return "TLS: the server did not answer with TLS (plain HTTP on this port?)"
 	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return "TLS: the server answered with plain HTTP, not TLS (use http://?)"
+	case strings.HasPrefix(err.Error(), "failed to parse Location header"):
+		// http.Client quotes the header, and url.Parse the bad escape in
+		// it: text the server wrote, which may reflect a secret, and of
+		// which a three-byte "%zz" is too short for the scrubber.
+		return "refused redirect: the Location header is not a valid URL"
 	case err.Error() == "net/http: TLS handshake timeout":
 		return "TLS handshake timed out after " + fmtSeconds(tlsHandshakeTimeout)
 	case strings.Contains(err.Error(), "timeout awaiting response headers"):
