@@ -72,46 +72,4 @@ func runnerSpace(r rune) bool {
 
 // withoutCommands returns a copy of r whose every text a format may write
 // has been through noCommands. r itself is not changed.
-func withoutCommands(r *result.Report) *result.Report {
-	c := *r
-	c.Script = noCommands(r.Script)
-	c.Incomplete = noCommands(r.Incomplete)
-	if r.Errors != nil {
-		c.Errors = make([]result.Diagnostic, len(r.Errors))
-		for i, d := range r.Errors {
-			d.File, d.Msg = noCommands(d.File), noCommands(d.Msg)
-			c.Errors[i] = d
-		}
-	}
-	c.Checks = make([]result.CheckResult, len(r.Checks))
-	for i, ch := range r.Checks {
-		ch.Name = noCommands(ch.Name)
-		ch.Message = noCommands(ch.Message)
-		ch.Backtrace = noCommands(ch.Backtrace)
-		ch.File = noCommands(ch.File)
-		ch.Tags = allWithoutCommands(ch.Tags)
-		if len(ch.Metrics) > 0 {
-			ms := append(ch.Metrics[:0:0], ch.Metrics...)
-			for j := range ms {
-				ms[j].Name = noCommands(ms[j].Name)
-				ms[j].Unit = noCommands(ms[j].Unit)
-				ms[j].Warn = noCommands(ms[j].Warn)
-				ms[j].Crit = noCommands(ms[j].Crit)
-			}
-			ch.Metrics = ms
-		}
-		c.Checks[i] = ch
-	}
-	return &c
-}
-
-func allWithoutCommands(in []string) []string {
-	if in == nil {
-		return nil
-	}
-	out := make([]string, len(in))
-	for i, s := range in {
-		out[i] = noCommands(s)
-	}
-	return out
-}
+func withoutCommands(r *result.Report) *result.Report { return r.MapText(noCommands) }
