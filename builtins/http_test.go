@@ -1140,3 +1140,29 @@ func TestHTTPBadLocationNotQuoted(t *testing.T) {
 		t.Errorf("error = %q, want %q", got, want)
 	}
 }
+
+// A secret used as a host name label reaches the DNS error as net/http
+// dialled it: lower-cased and, being non-ASCII, in punycode. The scrubber
+// knows that form.
+func TestHTTPPunycodeHostScrubbed(t *testing.T) {
+	t.Parallel()
+	const label = "Tënant-Ab9x"
+	s := redact.New()
+	s.Add("TENANT", label)
+	host := NewSecret("TENANT", label)
+	u, err := starlark.Binary(syntax.PLUS, starlark.String("http://"), host)
+	if err == nil {
+		u, err = starlark.Binary(syntax.PLUS, u, starlark.String(".invalid/"))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := netMust(t, "http_check", []any{u}, "timeout", "2s", "retries", 0)
+	msg := netStr(t, r, "error")
+	if !strings.Contains(msg, "xn--") {
+		t.Skipf("no punycode in %q: the resolver failed otherwise", msg)
+	}
+	if out := s.String(msg); strings.Contains(out, "xn--") || !strings.Contains(out, redact.Marker("TENANT")) {
+		t.Errorf("scrubbed %q to %q", msg, out)
+	}
+}
