@@ -9,7 +9,9 @@ package report
 // space first, and the text and tap formats indent continuation lines),
 // and so would "##[error]…" anywhere in a line (the runner's older command
 // form). The github format writes commands on purpose, each message
-// escaped onto its own command's line, and does not use this.
+// escaped onto its own command's line, and does not use this. The CLI's
+// log handler uses NoCommands too: a log line cannot start with "::", but
+// a printed server body can hold "##[".
 
 import (
 	"strings"
@@ -19,12 +21,12 @@ import (
 	"github.com/infra-guard/infra-guard/result"
 )
 
-// noCommands returns s with a backslash before the "::" that starts a line
+// NoCommands returns s with a backslash before the "::" that starts a line
 // (after white space) and inside every "##[" ("##\["), so that no line of
 // it is a workflow command wherever a format puts it. The rest of the text
 // is unchanged, so a secret in it is still the same bytes for the
 // scrubber; only the backslash is new.
-func noCommands(s string) string {
+func NoCommands(s string) string {
 	if !strings.Contains(s, "::") && !strings.Contains(s, "##[") {
 		return s
 	}
@@ -71,5 +73,5 @@ func runnerSpace(r rune) bool {
 }
 
 // withoutCommands returns a copy of r whose every text a format may write
-// has been through noCommands. r itself is not changed.
-func withoutCommands(r *result.Report) *result.Report { return r.MapText(noCommands) }
+// has been through NoCommands. r itself is not changed.
+func withoutCommands(r *result.Report) *result.Report { return r.MapText(NoCommands) }

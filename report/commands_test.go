@@ -93,11 +93,11 @@ func TestNoCommands(t *testing.T) {
 		{"###[##[", `###\[##\[`},
 	}
 	for _, tt := range tests {
-		if got := noCommands(tt.in); got != tt.want {
-			t.Errorf("noCommands(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := NoCommands(tt.in); got != tt.want {
+			t.Errorf("NoCommands(%q) = %q, want %q", tt.in, got, tt.want)
 		}
-		if got := noCommands(tt.in); runnerCommand(got) {
-			t.Errorf("noCommands(%q) = %q is still a command", tt.in, got)
+		if got := NoCommands(tt.in); runnerCommand(got) {
+			t.Errorf("NoCommands(%q) = %q is still a command", tt.in, got)
 		}
 	}
 }
