@@ -13,8 +13,9 @@ require (
 	github.com/shirou/gopsutil/v4 v4.26.10
 	go.starlark.net v0.0.0-20260908191801-89a6a09411d5
 	go.uber.org/goleak v1.3.0
+	golang.org/x/net v0.61.0
 	golang.org/x/sys v0.50.0
-	golang.org/x/term v0.41.0
+	golang.org/x/term v0.47.0
 )
 
 require (

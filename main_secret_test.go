@@ -36,6 +36,7 @@ func init() {
 	scriptCmds["fake-secret"] = cmdFakeSecret
 	scriptCmds["secret-echo-server"] = cmdSecretEchoServer
 	scriptCmds["no-leak"] = cmdNoLeak
+	scriptCmds["secret-redirect-server"] = cmdSecretRedirectServer
 }
 
 // fakeSecret returns a fresh random secret of 30 characters with the
@@ -91,6 +92,24 @@ func cmdSecretEchoServer(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv(args[0], srv.URL)
 }
 
+// secret-redirect-server VAR
+//
+// starts a server on 127.0.0.1 for the rest of the scenario that answers
+// each request with a redirect to ftp://files.example/echo/ followed by
+// the request's bearer token, as a server that reflects what it was sent
+// into a Location header would, and sets $VAR to its base URL.
+func cmdSecretRedirectServer(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: secret-redirect-server VAR")
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "ftp://files.example/echo/"+strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+		w.WriteHeader(http.StatusFound)
+	}))
+	ts.Defer(srv.Close)
+	ts.Setenv(args[0], srv.URL)
+}
+
 // no-leak NAME FILE...
 //
 // fails if any FILE (stdout and stderr name the last command's output)
@@ -128,18 +147,19 @@ func leakForms(secret string) map[string]string {
 		return b.String()
 	}
 	forms := map[string]string{
-		"raw":            secret,
-		"json":           jsonOf(secret, true),
-		"json (no html)": jsonOf(secret, false),
-		"%q":             strings.Trim(fmt.Sprintf("%q", secret), `"`),
-		"xml":            xmlOf(secret),
-		"html":           html.EscapeString(secret),
-		"json then xml":  xmlOf(jsonOf(secret, true)),
-		"url query":      url.QueryEscape(secret),
-		"url path":       url.PathEscape(secret),
-		"github command": strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(secret),
-		"hex":            hex.EncodeToString([]byte(secret)),
-		"HEX":            strings.ToUpper(hex.EncodeToString([]byte(secret))),
+		"raw":             secret,
+		"json":            jsonOf(secret, true),
+		"json (no html)":  jsonOf(secret, false),
+		"%q":              strings.Trim(fmt.Sprintf("%q", secret), `"`),
+		"xml":             xmlOf(secret),
+		"html":            html.EscapeString(secret),
+		"json then xml":   xmlOf(jsonOf(secret, true)),
+		"url query":       url.QueryEscape(secret),
+		"url path":        url.PathEscape(secret),
+		"url path in URL": (&url.URL{Path: secret}).EscapedPath(),
+		"github command":  strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(secret),
+		"hex":             hex.EncodeToString([]byte(secret)),
+		"HEX":             strings.ToUpper(hex.EncodeToString([]byte(secret))),
 	}
 	// Base64, for the secret at each offset modulo 3 in a larger text: the
 	// characters that do not change when the bytes around it do.

@@ -20,6 +20,8 @@ import (
 	"github.com/infra-guard/infra-guard/result"
 	starlarktime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
+
+	"github.com/infra-guard/infra-guard/redact"
 )
 
 const configKey = "infra-guard.config"
@@ -327,15 +329,29 @@ func parseEnvURL(raw string) (starlark.Value, error) {
 }
 
 // envShow is how a variable's value appears in a message: quoted, with
-// any URL in it redacted by RedactURL (userinfo, query values, fragment),
-// including URLs url.Parse refuses and the items of a list. It is never cut
-// short: a cut value that held a secret would no longer match the output
-// scrubber's patterns. Names that look like secrets never get this far.
-func envShow(raw string) string {
-	if strings.Contains(raw, "://") {
-		raw = RedactURL(strings.TrimSpace(raw))
+// the credentials of a URL in it redacted by redact.URL (userinfo
+// password, query values, fragment). That applies to every value of a url
+// variable, parsable or not, with or without a scheme ("user:pw@db:5432",
+// "//u:pw@host/"), and to any other value or list item written like a URL
+// or like "user:password@host". It is never cut short: a cut value that
+// held a secret would no longer match the output scrubber's patterns.
+// Names that look like secrets never get this far.
+func envShow(raw string, isURL bool) string {
+	if isURL || urlLike(raw) {
+		raw = redact.URL(strings.TrimSpace(raw))
 	}
 	return strconv.Quote(raw)
+}
+
+// urlLike reports whether s may carry URL credentials: it has "://", starts
+// with "//", or has a ':' before its last '@'. A plain e-mail address
+// does not.
+func urlLike(s string) bool {
+	if strings.Contains(s, "://") || strings.HasPrefix(strings.TrimSpace(s), "//") {
+		return true
+	}
+	at := strings.LastIndexByte(s, '@')
+	return at > 0 && strings.Contains(s[:at], ":")
 }
 
 // env(name, default=, type="string", choices=, pattern=)
@@ -411,7 +427,7 @@ func env(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 		}
 		for e := range starlark.Elements(v.(starlark.Iterable)) {
 			if why := check(e, string(e.(starlark.String))); why != "" {
-				return fmt.Sprintf("element %s %s", envShow(string(e.(starlark.String))), why)
+				return fmt.Sprintf("element %s %s", envShow(string(e.(starlark.String)), false), why)
 			}
 		}
 		return ""
@@ -438,10 +454,10 @@ func env(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 	}
 	v, err := typ.parse(raw)
 	if err != nil {
-		return cfg.problem(thread, typ.zero(), "%s: %s=%s %v; want %s", b.Name(), name, envShow(raw), err, typ.want)
+		return cfg.problem(thread, typ.zero(), "%s: %s=%s %v; want %s", b.Name(), name, envShow(raw, typeName == "url"), err, typ.want)
 	}
 	if why := checkAll(v, raw); why != "" {
-		return cfg.problem(thread, typ.zero(), "%s: %s=%s %s", b.Name(), name, envShow(raw), why)
+		return cfg.problem(thread, typ.zero(), "%s: %s=%s %s", b.Name(), name, envShow(raw, typeName == "url"), why)
 	}
 	return v, nil
 }

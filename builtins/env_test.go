@@ -134,9 +134,21 @@ func TestEnvProblemsRecorded(t *testing.T) {
 		// A token as the user name, and passwords url.Parse cannot read
 		// (an unescaped / or %), are redacted too.
 		{`env("V", type = "url")`, "https://hunter2hunter2@git.example/r", `env: V="https://REDACTED@git.example/r" is not one of`, ``},
-		{`env("V", type = "url")`, "postgres://bob:hunter2/hunter2@db.example/x", `env: V="postgres://REDACTED@db.example/x" is not an absolute URL`, `""`},
-		{`env("V", type = "url")`, "postgres://bob:hunter2%hunter2@db.example/x", `env: V="postgres://REDACTED@db.example/x" is not an absolute URL`, `""`},
-		{`env("V", type = "list", pattern = "x")`, "https://bob:hunter2/x@a.example, b", `env: V="https://REDACTED@a.example, b" element`, `[]`},
+		{`env("V", type = "url")`, "postgres://bob:hunter2/hunter2@db.example/x", `env: V="postgres://bob:REDACTED@db.example/x" is not an absolute URL`, `""`},
+		{`env("V", type = "url")`, "postgres://bob:hunter2%hunter2@db.example/x", `env: V="postgres://bob:REDACTED@db.example/x" is not an absolute URL`, `""`},
+		{`env("V", type = "list", pattern = "x")`, "https://bob:hunter2/x@a.example, b", `env: V="https://bob:REDACTED@a.example, b" element`, `[]`},
+		// url.Parse takes "u:12" for a host and port, and the rest of the
+		// password for the path.
+		{`env("V", type = "url")`, "https://bob:12/hunter2@db.example/x", `env: V="https://bob:REDACTED@db.example/x" is not one of`, ``},
+		// No scheme, or no "//": not absolute URLs, and the password is
+		// hidden all the same.
+		{`env("V", type = "url")`, "bob:hunter2@db:5432", `env: V="bob:REDACTED@db:5432" is not an absolute URL`, `""`},
+		{`env("V", type = "url")`, "//bob:hunter2@db.example/x", `env: V="//bob:REDACTED@db.example/x" is not an absolute URL`, `""`},
+		{`env("V", type = "url")`, "//hunter2hunter2@db.example/x", `env: V="//REDACTED@db.example/x" is not an absolute URL`, `""`},
+		{`env("V", type = "list", pattern = "x")`, "bob:hunter2@db:5432", `env: V="bob:REDACTED@db:5432" element "bob:REDACTED@db:5432" does not match`, `[]`},
+		// Not a URL type, but written like a credential: hidden too.
+		{`env("V", pattern = "x")`, "bob:hunter2@db:5432", `env: V="bob:REDACTED@db:5432" does not match`, `""`},
+		{`env("V", pattern = "x")`, "ops@example.org", `env: V="ops@example.org" does not match`, `""`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.expr+"="+tt.value, func(t *testing.T) {

@@ -27,6 +27,8 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 	"go.starlark.net/lib/json"
 	"go.starlark.net/starlark"
+
+	"github.com/infra-guard/infra-guard/redact"
 )
 
 const (
@@ -54,8 +56,9 @@ type httpRequest struct {
 	url        *url.URL
 	display    string // the URL as shown: redacted, secrets as <secret:NAME>
 	header     http.Header
-	host       string // a Host header, which Go takes from Request.Host
-	body       []byte // nil for none
+	secretHdrs []string // names of the headers whose value holds a secret
+	host       string   // a Host header, which Go takes from Request.Host
+	body       []byte   // nil for none
 	timeout    time.Duration
 	retries    int
 	follow     bool
@@ -119,7 +122,7 @@ func parseHTTPArgs(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 	if secret {
 		shown = rawURL.String() // <secret:NAME> in place of each secret part
 	}
-	r.display = RedactURL(shown)
+	r.display = redact.URL(shown)
 	if err := refuseSecretPlaceholder(name, "url", text); err != nil {
 		return nil, err
 	}
@@ -156,9 +159,12 @@ func parseHTTPArgs(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 			if !validHeaderName(k) {
 				return nil, fmt.Errorf("%s: headers: %q is not a valid header name", name, k)
 			}
-			v, _, ok := Reveal(kv[1])
+			v, secret, ok := Reveal(kv[1])
 			if !ok {
 				return nil, fmt.Errorf("%s: headers[%q] must be a string or secret, got %s", name, k, kv[1].Type())
+			}
+			if secret {
+				r.secretHdrs = append(r.secretHdrs, k)
 			}
 			if strings.ContainsAny(v, "\r\n\x00") {
 				return nil, fmt.Errorf("%s: headers[%q] contains a line break or NUL", name, k)
@@ -213,7 +219,7 @@ func parseHTTPArgs(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 
 	// idempotency_key
 	if idempotencyKey != starlark.None {
-		key, _, ok := Reveal(idempotencyKey)
+		key, secret, ok := Reveal(idempotencyKey)
 		if !ok {
 			return nil, fmt.Errorf("%s: idempotency_key must be a string or secret, got %s", name, idempotencyKey.Type())
 		}
@@ -224,6 +230,9 @@ func parseHTTPArgs(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 			return nil, err
 		}
 		r.header.Set("Idempotency-Key", key)
+		if secret {
+			r.secretHdrs = append(r.secretHdrs, "Idempotency-Key")
+		}
 		idempotent = true
 	}
 	r.idempotent = idempotent
@@ -439,7 +448,7 @@ func (r *httpRequest) do(ctx context.Context, rt http.RoundTripper, log *slog.Lo
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, r.url.String(), body)
 	if err != nil { // the URL parsed once already; this is not expected
-		out.err = redactURLsIn(err.Error())
+		out.err = redact.URLsIn(err.Error())
 		return out
 	}
 	for k, vs := range r.header {
@@ -571,7 +580,12 @@ func (c *httpCall) checkRetry(ctx context.Context, resp *http.Response, err erro
 
 // checkRedirect follows at most httpMaxRedirects redirects, refuses
 // https→http and schemes other than http and https, and drops credentials
-// once the chain has left the first host (http.Client's CheckRedirect).
+// once the chain has left the first host (http.Client's CheckRedirect):
+// the Authorization, Proxy-Authorization and Cookie headers, every header
+// the script gave a secret as its value (an X-Api-Key, a secret
+// idempotency key), and the body, which a 307 or 308 would send again
+// (with its Content-Type). http.Client builds each hop's request from the
+// first one, so this is done again on every hop after the chain left.
 func (c *httpCall) checkRedirect(req *http.Request, via []*http.Request) error {
 	if !c.req.follow {
 		return http.ErrUseLastResponse
@@ -579,7 +593,7 @@ func (c *httpCall) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) > httpMaxRedirects {
 		return &plainError{fmt.Sprintf("too many redirects (%d)", httpMaxRedirects)}
 	}
-	to := RedactURL(req.URL.String())
+	to := redact.URL(req.URL.String())
 	switch req.URL.Scheme {
 	case "http", "https":
 	default:
@@ -596,6 +610,14 @@ func (c *httpCall) checkRedirect(req *http.Request, via []*http.Request) error {
 			req.Header.Del("Authorization")
 			req.Header.Del("Proxy-Authorization")
 			req.Header.Del("Cookie")
+			for _, h := range c.req.secretHdrs {
+				req.Header.Del(h)
+			}
+			if req.Body != nil {
+				req.Body.Close()
+				req.Body, req.GetBody, req.ContentLength = nil, nil, 0
+				req.Header.Del("Content-Type")
+			}
 			break
 		}
 	}
@@ -640,9 +662,9 @@ func scrubURL(msg string, u *url.URL) string {
 	parts = append(parts, u.Fragment)
 	for _, p := range parts {
 		if len(p) >= 3 {
-			msg = strings.ReplaceAll(msg, p, Redacted)
+			msg = strings.ReplaceAll(msg, p, redact.Redacted)
 			if esc := url.QueryEscape(p); esc != p {
-				msg = strings.ReplaceAll(msg, esc, Redacted)
+				msg = strings.ReplaceAll(msg, esc, redact.Redacted)
 			}
 		}
 	}

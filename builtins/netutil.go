@@ -1,5 +1,5 @@
 // This file holds what the network builtins (http_check, tcp, dns,
-// tls_cert) share: URL redaction, duration arguments, the words a failed
+// tls_cert) share: duration arguments, the words a failed
 // connection is described with, and the fields of a certificate.
 package builtins
 
@@ -13,98 +13,15 @@ import (
 	"math"
 	"net"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"go.starlark.net/starlark"
+
+	"github.com/infra-guard/infra-guard/redact"
 )
-
-// Redacted replaces the secret parts of a URL: a userinfo password, each
-// query value and the fragment.
-const Redacted = "REDACTED"
-
-// RedactURL returns s with the parts of a URL that carry credentials
-// replaced by REDACTED: the password of the userinfo (or the whole userinfo
-// when it is a bare name, as token-as-username URLs have), every query
-// value (keys are kept) and the fragment. Scheme, host and path are kept.
-// Text that does not parse as a URL is redacted by pattern, so the result
-// never holds more than the input's redacted form.
-//
-//	https://user:pw@host/p?token=abc&x=1#frag → https://user:REDACTED@host/p?token=REDACTED&x=REDACTED#REDACTED
-func RedactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.Opaque != "" {
-		return redactURLText(s)
-	}
-	return redactParsedURL(u)
-}
-
-func redactParsedURL(u *url.URL) string {
-	r := *u
-	if r.User != nil {
-		if _, has := r.User.Password(); has {
-			r.User = url.UserPassword(r.User.Username(), Redacted)
-		} else {
-			r.User = url.User(Redacted)
-		}
-	}
-	if r.RawQuery != "" || r.ForceQuery {
-		r.RawQuery = redactQuery(r.RawQuery)
-	}
-	if r.Fragment != "" || r.RawFragment != "" {
-		r.Fragment, r.RawFragment = Redacted, ""
-	}
-	// A secret's placeholder in the path stays readable, not %3C…%3E.
-	return escapedPlaceholder.ReplaceAllString(r.String(), "<secret:$1>")
-}
-
-var escapedPlaceholder = regexp.MustCompile(`%3Csecret:([^%/?#]*)%3E`)
-
-// redactQuery keeps each key of a raw query and replaces its value; a part
-// without "=" is replaced whole, since it may be a bare token.
-func redactQuery(raw string) string {
-	if raw == "" {
-		return ""
-	}
-	parts := strings.Split(raw, "&")
-	for i, p := range parts {
-		if p == "" {
-			continue
-		}
-		if k, _, ok := strings.Cut(p, "="); ok {
-			parts[i] = k + "=" + Redacted
-		} else {
-			parts[i] = Redacted
-		}
-	}
-	return strings.Join(parts, "&")
-}
-
-var (
-	// Up to the last @ on the line, as url.Parse would take it: a password
-	// with an unescaped / ? or # is what made url.Parse fail, and stopping
-	// at that character would leave the password's start in the text.
-	userinfoRe = regexp.MustCompile(`(://)[^\n]*@`)
-	queryRe    = regexp.MustCompile(`\?[^#\s"'<>]*`)
-	fragmentRe = regexp.MustCompile(`#[^\s"'<>]*`)
-	urlInText  = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s"'<>]+`)
-)
-
-// redactURLText redacts a URL that url.Parse refused, by pattern.
-func redactURLText(s string) string {
-	s = userinfoRe.ReplaceAllString(s, "${1}"+Redacted+"@")
-	s = queryRe.ReplaceAllStringFunc(s, func(q string) string { return "?" + redactQuery(q[1:]) })
-	return fragmentRe.ReplaceAllString(s, "#"+Redacted)
-}
-
-// redactURLsIn redacts every URL that appears in free text, such as an
-// error message from a library that quotes the URL it was given.
-func redactURLsIn(text string) string {
-	return urlInText.ReplaceAllStringFunc(text, RedactURL)
-}
 
 // fmtSeconds writes a duration the way the error messages use it: "250ms"
 // under a second, else seconds with at most one decimal, rounded down
@@ -194,6 +111,11 @@ func netErrorText(err error) string {
 		return "TLS: the server did not answer with TLS (plain HTTP on this port?)"
 	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return "TLS: the server answered with plain HTTP, not TLS (use http://?)"
+	case strings.HasPrefix(err.Error(), "failed to parse Location header"):
+		// http.Client quotes the header, and url.Parse the bad escape in
+		// it: text the server wrote, which may reflect a secret, and of
+		// which a three-byte "%zz" is too short for the scrubber.
+		return "refused redirect: the Location header is not a valid URL"
 	case err.Error() == "net/http: TLS handshake timeout":
 		return "TLS handshake timed out after " + fmtSeconds(tlsHandshakeTimeout)
 	case strings.Contains(err.Error(), "timeout awaiting response headers"):
@@ -220,7 +142,7 @@ func netErrorText(err error) string {
 		return "connect timed out after " + fmtSeconds(dialTimeout) + addr
 	}
 	msg := strings.TrimPrefix(err.Error(), "net/http: ")
-	return redactURLsIn(msg)
+	return redact.URLsIn(msg)
 }
 
 // plainError is an error whose message is already in the words

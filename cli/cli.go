@@ -476,7 +476,7 @@ func (a *app) logger() (*slog.Logger, error) {
 	if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
 		return nil, fmt.Errorf("invalid --log-level %q: want debug, info, warn or error", a.logLevel)
 	}
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: noCommandsAttr}
 	switch a.logFormat {
 	case "text":
 		return slog.New(redact.Handler(slog.NewTextHandler(a.env.Stderr, opts), a.scrub)), nil
@@ -484,6 +484,18 @@ func (a *app) logger() (*slog.Logger, error) {
 		return slog.New(redact.Handler(slog.NewJSONHandler(a.env.Stderr, opts), a.scrub)), nil
 	}
 	return nil, fmt.Errorf("invalid --log-format %q: want text or json", a.logFormat)
+}
+
+// noCommandsAttr defuses GitHub workflow commands in a log record's text
+// (message included): stderr lands in a job's log too, and a script may
+// print what a server sent, "##[error]…" or "##[stop-commands]…" among it.
+// The scrubbing handler in front has already turned every text into a
+// string.
+func noCommandsAttr(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindString {
+		a.Value = slog.StringValue(report.NoCommands(a.Value.String()))
+	}
+	return a
 }
 
 func (a *app) loadOptions(logger *slog.Logger) runtime.LoadOptions {

@@ -13,7 +13,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/infra-guard/infra-guard/redact"
 	"github.com/infra-guard/infra-guard/report"
 	"github.com/infra-guard/infra-guard/result"
 	"github.com/infra-guard/infra-guard/runtime"
@@ -55,7 +54,10 @@ func (a *app) execRun(ctx context.Context, args []string) error {
 	if err != nil {
 		return selectionError{err}
 	}
-	redact.Report(a.scrub, rep)
+	// Scrub the report's text before a reporter encodes it: an encoder may
+	// escape a value into a form the byte scrubber behind it would still
+	// catch, but scrubbing the text first leaves it nothing to escape.
+	rep = rep.MapText(a.scrub.String)
 	// The report files first: one that cannot be written makes the run
 	// UNKNOWN, and stdout, written last, must say so too.
 	a.writeReports(logger, rep)

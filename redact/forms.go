@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 )
 
 const (
@@ -65,18 +67,35 @@ func forms(value string) []string {
 	return out
 }
 
-// chunks splits a long value into overlapping pieces of chunkLen bytes, the
-// last one ending at the value's end; a short value is its own piece.
+// chunks splits a long value into overlapping pieces of about chunkLen
+// bytes, the last one ending at the value's end; a short value is its own
+// piece. Pieces start and end on character boundaries (moved by at most
+// three bytes, which the overlap absorbs): a piece cut inside a character
+// would have escaped forms (%+q's \u20ac, say) that occur nowhere.
 func chunks(v string) []string {
 	if len(v) <= longValue {
 		return []string{v}
 	}
+	// In invalid UTF-8 a boundary may be further away; the piece is then
+	// cut where the search gave up.
+	runeStart := func(i int) int { // the first boundary at or after i
+		for k := 1; k < utf8.UTFMax && i < len(v) && !utf8.RuneStart(v[i]); k++ {
+			i++
+		}
+		return i
+	}
+	runeEnd := func(i int) int { // the last boundary at or before i
+		for k := 1; k < utf8.UTFMax && i < len(v) && !utf8.RuneStart(v[i]); k++ {
+			i--
+		}
+		return i
+	}
 	var out []string
 	for i := 0; ; i += chunkStep {
 		if i+chunkLen >= len(v) {
-			return append(out, v[len(v)-chunkLen:])
+			return append(out, v[runeStart(len(v)-chunkLen):])
 		}
-		out = append(out, v[i:i+chunkLen])
+		out = append(out, v[runeStart(i):runeEnd(i+chunkLen)])
 	}
 }
 
@@ -84,13 +103,31 @@ func chunks(v string) []string {
 func encodings(v string) []string {
 	jsons := []string{jsonHTML(v), jsonPlain(v), goQuote(v), goQuoteASCII(v), jsonASCII(v)}
 	jsons = append(jsons, strings.ReplaceAll(jsons[1], "/", `\/`),
-		jsonHTML(jsons[0]), jsonPlain(jsons[1])) // a JSON text inside a JSON string
+		// A JSON text inside a JSON string.
+		jsonHTML(jsons[0]), jsonPlain(jsons[1]),
+		// Starlark's json.encode quotes a string of bytes 0x20-0x7f with
+		// strconv.Quote (so DEL is \x7f and < stays <) and any other
+		// string with encoding/json; repr() is strconv.Quote too. Encoded
+		// twice, the inner string may have taken either way and the outer
+		// one either way as well.
+		goQuote(jsons[2]), goQuote(jsons[0]), jsonHTML(jsons[2]))
 	out := []string{v}
 	out = append(out, jsons...)
 	for _, s := range append([]string{v}, jsons...) {
 		out = append(out, xmlText(s), html.EscapeString(s), xmlNamed(s))
 	}
-	out = append(out, url.QueryEscape(v), url.PathEscape(v), userinfoEscape(v))
+	out = append(out, url.QueryEscape(v), url.PathEscape(v), userinfoEscape(v),
+		escapedPath(v), escapedHost(v), (&url.URL{Fragment: v}).EscapedFragment())
+	// A server that reflects v into a Location header unescaped has its
+	// "%XX" read as escapes by url.Parse; http.Client then shows the target
+	// escaped afresh (when v also has a character a URL path cannot hold
+	// as is, such as '"' or a space).
+	if p, err := url.PathUnescape(v); err == nil && p != v {
+		out = append(out, escapedPath(p))
+	}
+	if p, ok := punycode(v); ok {
+		out = append(out, p)
+	}
 	// GitHub Actions workflow commands (::error ...::message).
 	out = append(out, ghData.Replace(v), ghProperty.Replace(v), ghData.Replace(jsons[0]), ghData.Replace(jsons[1]))
 	out = append(out, hex.EncodeToString([]byte(v)), strings.ToUpper(hex.EncodeToString([]byte(v))))
@@ -185,6 +222,30 @@ var (
 	ghData     = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
 	ghProperty = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
 )
+
+// escapedPath is v as net/url writes it in a URL's path
+// ((*url.URL).EscapedPath and String): like url.PathEscape, but '/', ';'
+// and ',' are kept. A redirect target quoted in an error has this form.
+func escapedPath(v string) string { return (&url.URL{Path: v}).EscapedPath() }
+
+// escapedHost is v as net/url writes it as a URL's host.
+func escapedHost(v string) string {
+	return strings.TrimPrefix((&url.URL{Host: v}).String(), "//")
+}
+
+// punycode is v as net/http turns a host name into ASCII before it dials
+// (UTS #46 lookup mapping, then punycode: "xn--…" labels), so it is what a
+// DNS error names when v was the host or some of its labels. net/http
+// converts a host that has a non-ASCII character anywhere, and then every
+// label of it, so an ASCII v in such a host comes out lower-cased: that
+// form is kept too. A conversion that fails leaves the host as it was.
+func punycode(v string) (string, bool) {
+	p, err := idna.Lookup.ToASCII(v)
+	if err != nil || p == v {
+		return "", false
+	}
+	return p, true
+}
 
 // userinfoEscape is v as net/url writes a password in a URL's userinfo.
 func userinfoEscape(v string) string {

@@ -7,14 +7,21 @@
 // in front of stdout, stderr and report files), where a value split across
 // two writes is still found.
 //
-// The forms: the value; its JSON, Go-quoted, XML/HTML-escaped and
-// JSON-then-XML-escaped forms; URL query, path and userinfo escaping; hex
-// (lower and upper case); base64 (standard and URL alphabets, padded and
-// not, and the part that is the same wherever the value sits in a larger
-// base64 stream, at each of the three alignments); and each line of a
-// multi-line value that is at least MinLineLen bytes long. Values shorter
-// than MinLen bytes are not scrubbed (Add reports it); long values are
-// matched in overlapping pieces of 64 bytes.
+// The forms: the value; its JSON, Go-quoted (%q, %+q, Starlark's repr)
+// and XML/HTML-escaped forms, and those stacked as infra-guard stacks
+// them (JSON in JSON, Starlark's json.encode twice, JSON then XML); net/url's
+// query, path segment, path, host, fragment and userinfo escaping; the
+// host name net/http dials for it (UTS #46 mapping and punycode); GitHub
+// workflow-command escaping; hex (lower and upper case); base64 (standard
+// and URL alphabets, padded and not, and the part that is the same
+// wherever the value sits in a larger base64 stream, at each of the three
+// alignments); and each line of a multi-line value that is at least
+// MinLineLen bytes long. Values shorter than MinLen bytes are not scrubbed
+// (Add reports it); long values are matched in overlapping pieces of about
+// 64 bytes, cut on character boundaries.
+//
+// URL redacts the credentials of a URL by its shape, with no secret
+// registered.
 //
 // Matching uses one Aho–Corasick automaton for all forms of all secrets.
 // Where matches overlap, the union of what they cover is replaced once.

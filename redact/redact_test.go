@@ -378,3 +378,22 @@ func TestHoldIsBounded(t *testing.T) {
 		})
 	}
 }
+
+// A long value of multi-byte characters is cut into pieces on character
+// boundaries: a piece that started inside a character would have no
+// escaped form (%+q, JSON with \u escapes, XML) that occurs in the output.
+func TestLongValueChunkedOnRunes(t *testing.T) {
+	v := strings.Repeat("€ü", 40) + "x" // 201 bytes, 3- and 2-byte runes
+	s := New()
+	s.Add("BIG", v)
+	for name, form := range encoded(v) {
+		out := s.String("<" + form + ">")
+		left := strings.ToLower(strings.ReplaceAll(out, Marker("BIG"), ""))
+		for _, piece := range []string{"€", "ü", "20ac", "00fc", "e282", "c3bc", "#x20ac", "%e2%82"} {
+			if strings.Contains(left, piece) {
+				t.Errorf("%s: %q left after scrubbing", name, out)
+				break
+			}
+		}
+	}
+}

@@ -65,6 +65,7 @@ func newJSON(opts Options) Reporter { return &jsonReporter{version: opts.Version
 // Report writes r as one JSON document, indented two spaces, with a
 // trailing newline, in a single Write.
 func (j *jsonReporter) Report(w io.Writer, r *result.Report) error {
+	r = withoutCommands(r) // the report may be read by a GitHub runner
 	doc := jsonReport{
 		SchemaVersion:    SchemaVersion,
 		Tool:             "infra-guard",

@@ -49,6 +49,7 @@ func newNagios(Options) Reporter { return &nagiosReporter{} }
 
 // Report writes the plugin output in a single Write.
 func (n *nagiosReporter) Report(w io.Writer, r *result.Report) error {
+	r = withoutCommands(r) // the report may be read by a GitHub runner
 	var b strings.Builder
 	b.WriteString(nagiosState[r.ExitCode.Status()] + ": " + nagiosText(nagiosSummary(r)))
 	if perf := nagiosPerfdata(r); perf != "" {

@@ -81,6 +81,7 @@ func newPromGauges(reg *prometheus.Registry) *promGauges {
 
 // Report writes r in the text exposition format in a single Write.
 func (p *promReporter) Report(w io.Writer, r *result.Report) error {
+	r = withoutCommands(r) // the report may be read by a GitHub runner
 	reg := prometheus.NewRegistry()
 	g := newPromGauges(reg)
 	script := promLabel(r.Script)
