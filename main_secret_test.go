@@ -1,6 +1,6 @@
 package main
 
-// This file holds the secret leak suite (DESIGN §4): a fake secret made by
+// This file holds the secret leak suite (docs/design.md): a fake secret made by
 // the test, used every way a guard script can use it, under every report
 // format and both log formats at debug level, and the assertion that
 // neither the raw value nor any encoded form of it appears in anything

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compares `infra-guard run bench/small.star` with a minimal Go+Starlark
 # program doing the same work (bench/baseline), against the targets of
-# DESIGN §10: median wall time at most 2.5x the baseline's, peak RSS at most
+# the targets in docs/design.md: median wall time at most 2.5x the baseline's, peak RSS at most
 # 15 MiB. Missing a target is reported, not an error; a failed build or run
 # is an error.
 #

@@ -1,9 +1,10 @@
+package builtins
+
 // This file holds env() and require_env(): typed, validated configuration
 // from environment variables. It also holds Config, the thread-local place
 // where env() and secret() look variables up and where, while the script
 // loads, they record every problem instead of stopping at the first, so a
-// run can list all of them at once (DESIGN §1, §4).
-package builtins
+// run can list all of them at once (docs/design.md).
 
 import (
 	"fmt"

@@ -1,9 +1,10 @@
+package builtins
+
 // This file holds http_check(): one HTTP request, retried with
-// go-retryablehttp under the rules of DESIGN §6, whose network failures are
+// go-retryablehttp under the rules in docs/design.md, whose network failures are
 // values (r.ok False, r.error saying why), never exceptions. The transports
 // are the Deps' (shared by the checks of a run, and by the runs that share
 // the Deps); each call has its own retry state.
-package builtins
 
 import (
 	"context"
@@ -763,7 +764,7 @@ func (p *httpPool) close() {
 	}
 }
 
-// newHTTPTransport is the tuned transport: phase timeouts of DESIGN §6,
+// newHTTPTransport is the tuned transport: phase timeouts in docs/design.md,
 // enough idle connections per host for a run that checks one host a
 // thousand times at once, HTTP/2 where the server offers it.
 func newHTTPTransport(conf *tls.Config) *http.Transport {

@@ -1,7 +1,8 @@
+package builtins
+
 // This file holds what the network tests share: calling a builtin as a
 // check would, raw TCP fault servers, and certificates made on the fly (no
 // key is committed to the repository).
-package builtins
 
 import (
 	"context"

@@ -1,7 +1,8 @@
+package builtins
+
 // This file holds what the network builtins (http_check, tcp, dns,
 // tls_cert) share: duration arguments, the words a failed
 // connection is described with, and the fields of a certificate.
-package builtins
 
 import (
 	"context"
@@ -64,7 +65,7 @@ func contextText(ctx context.Context) string {
 	return cause.Error()
 }
 
-// The phase timeouts of the network builtins (DESIGN §6), each inside the
+// The phase timeouts of the network builtins (docs/design.md), each inside the
 // builtin's own timeout.
 const (
 	dialTimeout           = 5 * time.Second

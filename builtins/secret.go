@@ -1,7 +1,7 @@
 package builtins
 
 // This file holds the Secret type: a value read with secret() whose text
-// never turns back into a plain Starlark string (DESIGN §4). Concatenation
+// never turns back into a plain Starlark string (docs/design.md). Concatenation
 // with + spreads the taint; str() and repr() show <secret:NAME>. It also
 // holds secret() itself, which reads NAME or the file NAME_FILE names.
 

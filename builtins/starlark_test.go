@@ -11,7 +11,7 @@ import (
 	"go.starlark.net/syntax"
 )
 
-// fileOptions is the guard script dialect (DESIGN.md §1).
+// fileOptions is the guard script dialect (docs/design.md).
 var fileOptions = &syntax.FileOptions{Set: true, While: true, TopLevelControl: true, Recursion: true}
 
 // TestStarlark runs the Starlark-level tests in testdata/*.star, with the

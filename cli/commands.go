@@ -1,5 +1,6 @@
-// This file holds the commands: run, vet and list.
 package cli
+
+// This file holds the commands: run, vet and list.
 
 import (
 	"cmp"

@@ -1,9 +1,10 @@
+package cli
+
 // This file holds what the command line does to keep secrets out of its
-// output (DESIGN §4): one scrubber per invocation, in front of stdout and
+// output (docs/design.md): one scrubber per invocation, in front of stdout and
 // stderr and inside the log handler, fed with every secret the script reads
 // as soon as it is read, and applied to a report's text before a reporter
 // encodes it.
-package cli
 
 import (
 	"log/slog"

@@ -1,10 +1,11 @@
+package redact
+
 // This file holds the multi-pattern matcher: an Aho–Corasick automaton over
 // bytes. States near the root, where scanning ordinary text spends nearly
 // all its time, have a full transition row indexed by byte class (a DFA
 // row); deeper states keep only their trie edges and fall back along
 // failure links, so memory grows with the total pattern length, not with
 // states × alphabet.
-package redact
 
 import (
 	"slices"

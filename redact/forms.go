@@ -1,8 +1,9 @@
+package redact
+
 // This file holds the forms a secret value can take in output: the value
 // itself and what encoders make of it — JSON and Go string escaping,
 // XML/HTML escaping (and the two stacked, as a JUnit report of a JSON body
 // has them), URL escaping, hex and base64 at every alignment.
-package redact
 
 import (
 	"bytes"

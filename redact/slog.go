@@ -1,6 +1,7 @@
+package redact
+
 // This file holds the log handler wrapper that scrubs a record's message
 // and attributes before the inner handler encodes them.
-package redact
 
 import (
 	"context"

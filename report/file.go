@@ -1,7 +1,8 @@
+package report
+
 // This file holds WriteFileAtomic, which --report and the prometheus
 // textfile output use so that a reader (node_exporter, a CI artifact
 // upload, a person running cat) never sees a half-written report.
-package report
 
 import (
 	"bufio"

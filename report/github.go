@@ -1,3 +1,5 @@
+package report
+
 // This file holds the github format, for a GitHub Actions step: workflow
 // commands on stdout (https://docs.github.com/actions/reference/workflow-commands-for-github-actions),
 // a Markdown table appended to $GITHUB_STEP_SUMMARY and step outputs
@@ -11,7 +13,6 @@
 // Only problems become annotations (FAIL and UNKNOWN ::error, WARN
 // ::warning): a ::notice per passing check would bury them, and the step
 // summary lists every check anyway.
-package report
 
 import (
 	"bytes"

@@ -1,8 +1,9 @@
+package report
+
 // This file holds the json format: the report as one versioned JSON document
 // (schema_version 1), described by schema/report-v1.schema.json. The Go
 // types below fix the key order; every array and object is always present,
 // never null, so consumers can index without checks.
-package report
 
 import (
 	"encoding/json"

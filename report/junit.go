@@ -1,3 +1,5 @@
+package report
+
 // This file holds the junit format: JUnit XML as Jenkins' junit step and
 // GitLab's artifacts:reports:junit read it, in the shape of Jenkins'
 // junit.xsd: testsuites > testsuite > testcase, one testcase per check.
@@ -12,7 +14,6 @@
 //	    </testcase>
 //	  </testsuite>
 //	</testsuites>
-package report
 
 import (
 	"bytes"

@@ -1,3 +1,5 @@
+package report
+
 // This file holds the nagios format: plugin output as the Nagios plugin
 // guidelines define it (https://nagios-plugins.org/doc/guidelines.html),
 // for Nagios, Icinga, Naemon, Checkmk, Zabbix and Sensu: a first line with
@@ -7,7 +9,6 @@
 //	CRITICAL: 3 checks: 1 critical (nginx), 1 warning (api), 1 ok | api_latency_ms=1234 'root-disk_root disk'=41.5%;80;90;0;100
 //	[CRITICAL] nginx: check returned False
 //	[WARNING] api: database degraded
-package report
 
 import (
 	"io"

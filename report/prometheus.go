@@ -1,3 +1,5 @@
+package report
+
 // This file holds the prometheus format: the Prometheus text exposition
 // format that node_exporter's textfile collector reads from *.prom files
 // (write them with --report prometheus=DIR/NAME.prom, which is atomic).
@@ -14,7 +16,6 @@
 // Every series carries script=, so the files of several guards can sit in
 // one textfile directory without clashing. HELP texts never vary, as
 // node_exporter wants one HELP per metric name across files.
-package report
 
 import (
 	"bytes"

@@ -1,3 +1,5 @@
+package report
+
 // This file holds the tap format: TAP version 14
 // (https://testanything.org/tap-version-14-specification.html), one test
 // point per check with a YAML diagnostics block.
@@ -25,7 +27,6 @@
 // "not ok". A run that did not load, has no checks or was interrupted ends
 // with "Bail out!", which every harness treats as a failure (a plan of 1..0
 // would read as "all skipped", a pass).
-package report
 
 import (
 	"io"

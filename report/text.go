@@ -1,3 +1,5 @@
+package report
+
 // This file holds the text format: one aligned line per check for a person
 // at a terminal, continuation lines indented beneath it, and a summary line
 // last.
@@ -8,7 +10,6 @@
 //	        guard.star:9:12: in broken
 //	      Error: floored division by zero
 //	2 checks: 1 ok, 0 warn, 0 fail, 1 unknown, 0 skipped in 14ms — exit 3
-package report
 
 import (
 	"fmt"

@@ -1,6 +1,7 @@
+package runtime
+
 // This file holds check(): the registry that the load phase fills, and the
 // validation of names and after= dependencies once the script has loaded.
-package runtime
 
 import (
 	"fmt"

@@ -1,7 +1,8 @@
+package runtime
+
 // This file holds the run phase: the scheduler that runs every check in its
 // own thread, concurrently, under deadlines and step budgets, and turns what
 // each returned (or how it failed) into a CheckResult.
-package runtime
 
 import (
 	"context"

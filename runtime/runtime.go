@@ -1,6 +1,6 @@
 // Package runtime loads guard scripts and runs their checks.
 //
-// A run has two phases (DESIGN §1). The load phase executes the script once,
+// A run has two phases (docs/design.md). The load phase executes the script once,
 // on one thread, with no side effects: it reads configuration and registers
 // checks with check(). The run phase freezes everything the script built and
 // runs each check in its own starlark.Thread, concurrently, each under its own
@@ -116,7 +116,7 @@ func (o RunOptions) withDefaults(g *Guard) RunOptions {
 	return o
 }
 
-// dialect is the Starlark dialect of guard scripts (DESIGN §1).
+// dialect is the Starlark dialect of guard scripts (docs/design.md).
 var dialect = &syntax.FileOptions{
 	Set:             true,
 	While:           true,

@@ -1,6 +1,7 @@
+package runtime
+
 // This file holds check selection for --only, --skip and --tag: narrowing a
 // loaded guard to some of its checks, with their after= dependencies.
-package runtime
 
 import (
 	"fmt"

@@ -1,7 +1,8 @@
+package runtime
+
 // This file holds the heap watchdog: Starlark cannot bound what a script
 // allocates, so the run is cancelled when the Go heap outgrows a limit,
 // before the kernel's OOM killer ends the process without a report.
-package runtime
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-// Command baseline is the reference for the speed target of DESIGN §10: the
+// Command baseline is the reference for the speed target in docs/design.md: the
 // least a Go program can do to run the small guard's checks with Starlark.
 // It predeclares disk() and memory() as direct gopsutil calls and a trivial
 // threshold(), executes the script named by its argument, calls each

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Times `infra-guard run` (default flags) on guards of 200 and 1,000
 # http_check checks against one server that answers every request after
-# 200 ms, against the targets of DESIGN §10: 200 checks in at most 0.35 s,
+# 200 ms, against the targets in docs/design.md: 200 checks in at most 0.35 s,
 # 1,000 in at most 0.6 s, peak RSS at most 40 MiB at 1,000 — on all CPUs
 # and pinned to one (taskset -c 0). Missing a target is reported, not an
 # error; a failed build, a failed check or a failed run is an error.
