@@ -28,7 +28,7 @@ func file(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 	}
 	files := depsOf(thread).Files
 	return sample(ctx, b, path, func() (starlark.StringDict, error) {
-		fi, err := files.Stat(path)
+		fi, err := files.Stat(resolvePath(thread, path))
 		now := nowOf(thread)
 		switch {
 		case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):

@@ -85,7 +85,8 @@ func httpCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	if err != nil {
 		return nil, fmt.Errorf("%s: ca_file: %w", b.Name(), err)
 	}
-	return req.do(ctx, rt, loggerOf(thread).With("check", thread.Name), func() time.Time { return nowOf(thread) }), nil
+	return req.do(ctx, rt, loggerOf(thread).With("check", thread.Name), func() time.Time { return nowOf(thread) },
+		func(detail string) { noteProgress(thread, detail) }), nil
 }
 
 func parseHTTPArgs(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (*httpRequest, error) {
@@ -112,7 +113,7 @@ func parseHTTPArgs(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 		return nil, err
 	}
 	name := b.Name()
-	r := &httpRequest{timeout: time.Duration(timeout), retries: retries, follow: followRedirects, insecure: insecure, caFile: caFile.s, header: http.Header{}}
+	r := &httpRequest{timeout: time.Duration(timeout), retries: retries, follow: followRedirects, insecure: insecure, caFile: resolvePath(thread, caFile.s), header: http.Header{}}
 
 	// url
 	text, secret, ok := Reveal(rawURL)
@@ -406,6 +407,7 @@ func retryable(resp *http.Response, err error) bool {
 // httpCall is the state of one http_check call across its attempts.
 type httpCall struct {
 	req      *httpRequest
+	progress func(string) // told "attempt 2 of 3" for a timeout message
 	deadline time.Time
 	rnd      func(int64) int64
 	log      *slog.Logger
@@ -423,13 +425,14 @@ type httpCall struct {
 
 // do sends the request with retries and returns the response value; it
 // never fails: what went wrong is in the value's error. clock is the
-// script's wall clock, for a certificate's days_left.
-func (r *httpRequest) do(ctx context.Context, rt http.RoundTripper, log *slog.Logger, clock func() time.Time) *httpResponse {
+// script's wall clock, for a certificate's days_left; progress hears which
+// attempt is under way.
+func (r *httpRequest) do(ctx context.Context, rt http.RoundTripper, log *slog.Logger, clock func() time.Time, progress func(string)) *httpResponse {
 	start := time.Now()
 	ctx, cancel := withTimeout(ctx, r.timeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
-	c := &httpCall{req: r, deadline: deadline, rnd: rand.Int64N, log: log}
+	c := &httpCall{req: r, progress: progress, deadline: deadline, rnd: rand.Int64N, log: log}
 	out := &httpResponse{url: r.display, headers: &httpHeaders{}, tls: starlark.None}
 
 	client := &retryablehttp.Client{
@@ -514,6 +517,9 @@ func statusOK(status int, expect []int) bool {
 func (c *httpCall) onAttempt(_ retryablehttp.Logger, _ *http.Request, i int) {
 	c.attempt = i + 1
 	c.attemptStart = time.Now()
+	if c.attempt > 1 {
+		c.progress(fmt.Sprintf("attempt %d of %d", c.attempt, c.req.retries+1))
+	}
 	c.bodyRead, c.body, c.truncated = false, nil, false
 }
 

@@ -704,8 +704,8 @@ func TestHTTPTLS(t *testing.T) {
 				t.Errorf("insecure: got %s", r)
 			}
 			if tt.name == "expired" {
-				if got := netInt(t, netAttr(t, r, "tls"), "days_left"); got != -3 {
-					t.Errorf("expired: tls.days_left = %d, want -3", got)
+				if got := netInt(t, netAttr(t, r, "tls"), "days_left"); got != -2 {
+					t.Errorf("expired: tls.days_left = %d, want -2 (expired 49 hours ago: \"2 days ago\")", got)
 				}
 			}
 		})

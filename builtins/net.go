@@ -235,7 +235,7 @@ func tlsCert(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	var roots *x509.CertPool // nil: the system's
 	if caFile.s != "" {
 		var err error
-		if roots, err = loadCAFile(caFile.s); err != nil {
+		if roots, err = loadCAFile(resolvePath(thread, caFile.s)); err != nil {
 			return nil, fmt.Errorf("%s: ca_file: %v", b.Name(), err)
 		}
 	}

@@ -318,7 +318,7 @@ assert.eq(w.days_left, 30)
 # An expired certificate still says when it expired.
 e = tls_cert(EXPIRED, ca_file = CA)
 assert.eq((e.ok, e.verified), (False, False))
-assert.eq(e.days_left, -6)
+assert.eq(e.days_left, -5) # as many days as the message says
 assert.true(e.error.startswith("certificate expired on "), e.error)
 assert.true(e.error.endswith(" (5 days ago)"), e.error)
 
@@ -360,5 +360,24 @@ func TestTLSCertHandshakeHangs(t *testing.T) {
 	}
 	if got := netStr(t, r, "error"); got != "timed out after 1s" {
 		t.Errorf("error = %q", got)
+	}
+}
+
+func TestDaysLeft(t *testing.T) {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		after time.Duration
+		want  int64
+	}{
+		{30*24*time.Hour + time.Hour, 30},
+		{36 * time.Hour, 1},
+		{time.Hour, 0},
+		{-time.Hour, -1},
+		{-36 * time.Hour, -1},
+		{-(1053*24 + 5) * time.Hour, -1053}, // "expired … (1053 days ago)"
+	} {
+		if got := daysLeft(now.Add(tt.after), now); got != tt.want {
+			t.Errorf("daysLeft(now%+v) = %d, want %d", tt.after, got, tt.want)
+		}
 	}
 }

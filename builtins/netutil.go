@@ -202,12 +202,22 @@ func ago(d time.Duration) string {
 	return fmtSeconds(d)
 }
 
+// daysLeft is the whole days until notAfter, rounded down; once it has
+// passed, minus the whole days since (as "expired … (N days ago)" says
+// them), and never 0, so a negative value always means expired.
+func daysLeft(notAfter, now time.Time) int64 {
+	d := notAfter.Sub(now)
+	if d >= 0 {
+		return int64(d.Hours() / 24)
+	}
+	return min(-int64(-d.Hours()/24), -1)
+}
+
 // certFields are the attributes of a certificate that http_check's tls and
-// tls_cert share. days_left is whole days until not_after, rounded down,
-// so it is negative once the certificate has expired.
+// tls_cert share; see daysLeft.
 func certFields(c *x509.Certificate, now time.Time) starlark.StringDict {
 	return starlark.StringDict{
-		"days_left": starlark.MakeInt64(int64(math.Floor(c.NotAfter.Sub(now).Hours() / 24))),
+		"days_left": starlark.MakeInt64(daysLeft(c.NotAfter, now)),
 		"not_after": starlark.String(c.NotAfter.UTC().Format(time.RFC3339)),
 		"issuer":    starlark.String(c.Issuer.String()),
 		"subject":   starlark.String(c.Subject.String()),

@@ -166,6 +166,7 @@ func (d Descriptor) wrapped() Fn {
 		if Context(thread) == nil {
 			return nil, fmt.Errorf("%s() can only be called inside a check function (the load phase has no side effects); wrap it in a def and register that with check()", b.Name())
 		}
+		defer enter(thread, b, args)()
 		return fn(thread, b, args, kwargs)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ const (
 	contextKey = "infra-guard.context"
 	runKey     = "infra-guard.run"
 	loggerKey  = "infra-guard.logger"
+	dirKey     = "infra-guard.dir"
 )
 
 // nowOf is the thread's clock: the one the time module's SetNow installs, so
@@ -31,6 +33,20 @@ func nowOf(thread *starlark.Thread) time.Time {
 		}
 	}
 	return time.Now()
+}
+
+// SetDir gives builtins the directory that relative paths (file(),
+// ca_file) resolve from: the script's, as load() resolves. Without one they
+// resolve from the working directory.
+func SetDir(thread *starlark.Thread, dir string) { thread.SetLocal(dirKey, dir) }
+
+// resolvePath makes p relative to the thread's directory, when it is
+// relative and there is one.
+func resolvePath(thread *starlark.Thread, p string) string {
+	if dir, _ := thread.Local(dirKey).(string); dir != "" && p != "" && !filepath.IsAbs(p) {
+		return filepath.Join(dir, p)
+	}
+	return p
 }
 
 // SetLogger gives builtins a logger for what happens inside them (an HTTP

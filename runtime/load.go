@@ -6,6 +6,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"go.starlark.net/starlark"
@@ -20,6 +21,7 @@ type Guard struct {
 	Checks  []*Check // in registration order
 	load    LoadOptions
 	secrets []builtins.SecretValue
+	dir     string // relative paths in builtins resolve from here; "": the working directory
 }
 
 // Secrets returns the secrets the script read with secret(), for
@@ -53,6 +55,7 @@ func Load(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guar
 	stop := context.AfterFunc(ctx, func() { thread.Cancel(context.Cause(ctx).Error()) })
 	defer stop()
 
+	embedded := src != nil
 	src, d := mainSource(path, src)
 	if d != nil {
 		return nil, &LoadError{[]result.Diagnostic{*d}}
@@ -78,7 +81,11 @@ func Load(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guar
 	for _, c := range reg.checks {
 		c.freeze()
 	}
-	return &Guard{Script: path, Checks: reg.checks, load: opts, secrets: cfg.Secrets()}, nil
+	g := &Guard{Script: path, Checks: reg.checks, load: opts, secrets: cfg.Secrets()}
+	if !embedded { // a file: its directory, as for load()
+		g.dir = filepath.Dir(path)
+	}
+	return g, nil
 }
 
 // noChecks is the one wording, for every command and format, of a script

@@ -148,6 +148,8 @@ func (g *Guard) runCheck(runCtx context.Context, opts RunOptions, shared *builti
 	builtins.SetDeps(thread, opts.Deps)
 	builtins.SetRun(thread, shared)
 	builtins.SetLogger(thread, opts.Logger)
+	builtins.SetDir(thread, g.dir)
+	calls := builtins.TrackCalls(thread)
 	builtins.SetConfig(thread, builtins.NewRunConfig(g.load.Env))
 	start := time.Now()
 	// The grace timer reports from this copy: r itself is written below
@@ -170,7 +172,7 @@ func (g *Guard) runCheck(runCtx context.Context, opts RunOptions, shared *builti
 				"check", c.Name, "grace", stuckGrace)
 			stuck := base
 			stuck.Duration = time.Since(start)
-			stuck.Status, stuck.Message = g.cancelled(runCtx, ctx)
+			stuck.Status, stuck.Message = g.cancelled(runCtx, ctx, calls)
 			finish(stuck)
 		})
 	})
@@ -204,7 +206,7 @@ func (g *Guard) runCheck(runCtx context.Context, opts RunOptions, shared *builti
 		res := builtins.ToResult(o.v)
 		r.Status, r.Message, r.Metrics = res.Status, res.Message, res.Metrics
 	case ctx.Err() != nil:
-		r.Status, r.Message = g.cancelled(runCtx, ctx)
+		r.Status, r.Message = g.cancelled(runCtx, ctx, calls)
 	case tooManySteps:
 		r.Status = result.Unknown
 		r.Message = fmt.Sprintf("%s: exceeded the step budget of %d steps (an endless loop? raise it with --max-steps)", errorPos(o.err), opts.MaxSteps)
@@ -226,8 +228,12 @@ func (g *Guard) runCheck(runCtx context.Context, opts RunOptions, shared *builti
 // cancelled judges a check whose context ended: a deadline (its own or the
 // run's) is a FAIL; an interruption, by a signal or the heap watchdog, says
 // nothing about health and is UNKNOWN.
-func (g *Guard) cancelled(runCtx, ctx context.Context) (result.Status, string) {
+func (g *Guard) cancelled(runCtx, ctx context.Context, calls *builtins.Calls) (result.Status, string) {
 	msg := context.Cause(ctx).Error()
+	if in := calls.Current(); in != "" {
+		// What the check was waiting for, when it was in a builtin.
+		msg += " in " + in
+	}
 	if runCtx.Err() != nil && !errors.Is(context.Cause(runCtx), errRunDeadline) {
 		return result.Unknown, "cancelled: " + msg
 	}
