@@ -100,6 +100,7 @@ func run(ctx context.Context, args []string, env Env) int {
 	stdout, stderr := scrub.Writer(env.Stdout), scrub.Writer(env.Stderr)
 	stdout.Hold()
 	stderr.Hold()
+	scrub.Defer() // both streams are held: scrub once, at release
 	raw := env.Stdout
 	status := &liveLine{w: stderr}
 	env.Stdout, env.Stderr = stdout, status
@@ -112,6 +113,7 @@ func run(ctx context.Context, args []string, env Env) int {
 	app.rawStdout = raw
 	app.flushStdout = stdout.Close
 	app.release = func() {
+		scrub.Resume()
 		stderr.Release()
 		stdout.Release()
 	}

@@ -48,7 +48,27 @@ type Scrubber struct {
 	seen    map[string]bool // name + "\x00" + value, to ignore repeats
 	current atomic.Pointer[matcher]
 	stale   atomic.Bool
+	// deferred: all output is held (Writer.Hold) and will be scrubbed when
+	// released, so String need not scrub yet. While a script loads, each
+	// secret() makes the automaton stale; building it for every print in
+	// between would cost time quadratic in the number of secrets.
+	deferred atomic.Bool
 }
+
+// Defer tells the Scrubber that everything written from now on is held
+// until Resume: String returns its text as it is, and no automaton is built
+// until the held output is released. Call it only when every writer that
+// the String results can reach is held.
+func (s *Scrubber) Defer() { s.deferred.Store(true) }
+
+// idle reports whether String would return every text as it is: no
+// secrets yet, or scrubbing deferred.
+func (s *Scrubber) idle() bool {
+	return s == nil || s.deferred.Load() || s.matcher().empty()
+}
+
+// Resume ends Defer: String scrubs again, with every secret added by now.
+func (s *Scrubber) Resume() { s.deferred.Store(false) }
 
 // New returns a Scrubber with no secrets.
 func New() *Scrubber {
@@ -131,6 +151,9 @@ func cleanName(name string) string {
 // String returns text with every registered secret replaced by its marker.
 // It returns text itself when there is nothing to replace.
 func (s *Scrubber) String(text string) string {
+	if s != nil && s.deferred.Load() {
+		return text
+	}
 	m := s.matcher()
 	if m.empty() || len(text) == 0 {
 		return text
@@ -252,26 +275,28 @@ func (w *Writer) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
+	if w.held {
+		// Scanned once, at Release, with the secrets known by then.
+		if len(w.buf)+len(p) > MaxHeld {
+			w.dropped += int64(len(p))
+		} else {
+			w.buf = append(w.buf, p...)
+		}
+		return len(p), nil
+	}
 	m := w.sc.matcher()
 	if m != w.m {
 		w.rescan(m)
 	}
-	if m.empty() && len(w.buf) == 0 && len(w.ivs) == 0 && !w.held {
+	if m.empty() && len(w.buf) == 0 && len(w.ivs) == 0 {
 		w.base += int64(len(p))
 		n, err := w.w.Write(p)
 		w.err = err
 		return n, err
 	}
-	if w.held && len(w.buf)+len(p) > MaxHeld {
-		w.dropped += int64(len(p))
-		return len(p), nil
-	}
 	w.buf = append(w.buf, p...)
 	if !m.empty() {
 		w.state = scan(m, p, w.base+int64(len(w.buf)-len(p)), w.state, &w.ivs)
-	}
-	if w.held {
-		return len(p), nil
 	}
 	if err := w.emit(m, w.safe(m)); err != nil {
 		return len(p), err

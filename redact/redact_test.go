@@ -8,6 +8,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"html"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/url"
@@ -395,5 +396,63 @@ func TestLongValueChunkedOnRunes(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// TestDeferScrubsAtRelease: while deferred, a held writer keeps what is
+// written and String passes text through; at release every secret added by
+// then is scrubbed from what was held, including values added after the
+// text that holds them was written.
+func TestDeferScrubsAtRelease(t *testing.T) {
+	s := New()
+	s.Defer()
+	var out strings.Builder
+	w := s.Writer(&out)
+	w.Hold()
+	for i := range 50 {
+		s.Add(fmt.Sprintf("S%d", i), fmt.Sprintf("value-%02d-abcdef", i))
+		fmt.Fprintf(w, "line %d: %s\n", i, s.String(fmt.Sprintf("value-%02d-abcdef", i)))
+	}
+	if out.Len() != 0 {
+		t.Fatalf("a held writer wrote %q", out.String())
+	}
+	s.Resume()
+	if err := w.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "abcdef") {
+		t.Errorf("a secret survived the release:\n%s", out.String())
+	}
+	if got := strings.Count(out.String(), "[REDACTED:S"); got != 50 {
+		t.Errorf("%d markers, want 50:\n%s", got, out.String())
+	}
+	if s.String("value-07-abcdef") != "[REDACTED:S7]" {
+		t.Errorf("String after Resume does not scrub")
+	}
+}
+
+// BenchmarkSecretsBetweenWrites is a script's load phase: a secret read,
+// then a line logged, n times. Deferred scrubbing keeps it linear: one
+// automaton built at release instead of one per line.
+func BenchmarkSecretsBetweenWrites(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			for b.Loop() {
+				s := New()
+				s.Defer()
+				w := s.Writer(io.Discard)
+				w.Hold()
+				for i := range n {
+					s.Add(fmt.Sprintf("S%d", i), fmt.Sprintf("secret-value-%04d-xyz", i))
+					fmt.Fprintf(w, "level=INFO msg=%q\n", s.String(fmt.Sprintf("read %d", i)))
+				}
+				s.Resume()
+				w.Release()
+				w.Close()
+			}
+		})
 	}
 }

@@ -25,7 +25,7 @@ type handler struct {
 func (h *handler) Enabled(ctx context.Context, l slog.Level) bool { return h.h.Enabled(ctx, l) }
 
 func (h *handler) Handle(ctx context.Context, r slog.Record) error {
-	if h.s.matcher().empty() {
+	if h.s.idle() {
 		return h.h.Handle(ctx, r)
 	}
 	out := slog.NewRecord(r.Time, r.Level, h.s.String(r.Message), r.PC)
