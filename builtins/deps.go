@@ -52,10 +52,9 @@ type Deps struct {
 
 // Disks reads file system usage and the mount table.
 type Disks interface {
-	// Usage is statfs(path), with Fstype from the mount table's entry for
-	// the mount that holds path (disk()).
-	Usage(ctx context.Context, path string) (DiskUsage, error)
-	// Statfs is statfs(path) alone (disks(), which has the mount table).
+	// Statfs is statfs(path); its Fstype comes from the file system's
+	// magic number, which disk() and disks() replace with the mount
+	// table's name when they can.
 	Statfs(ctx context.Context, path string) (DiskUsage, error)
 	// Mounts is the mount table, in the order of /proc/self/mountinfo.
 	Mounts(ctx context.Context) ([]Mount, error)

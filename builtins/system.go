@@ -20,7 +20,6 @@ import (
 	"strconv"
 	"strings"
 
-	pscommon "github.com/shirou/gopsutil/v4/common"
 	psdisk "github.com/shirou/gopsutil/v4/disk" // disk is our builtin
 	pshost "github.com/shirou/gopsutil/v4/host"
 	psload "github.com/shirou/gopsutil/v4/load"
@@ -43,9 +42,12 @@ func disk(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 	}
 	disks := depsOf(thread).Disks
 	return sample(ctx, b, path, func() (starlark.StringDict, error) {
-		u, err := disks.Usage(ctx, path)
+		u, err := disks.Statfs(ctx, path)
 		if err != nil {
-			return nil, err
+			return nil, err // a bare errno: sample() adds the path
+		}
+		if fstype := mountFstype(mountsOf(thread, ctx, disks), path); fstype != "" {
+			u.Fstype = fstype
 		}
 		// The path as the script wrote it: gopsutil's UsageStat.Path is
 		// the path after strconv.Unquote, which mangles backslashes.
@@ -90,33 +92,39 @@ func diskUsageOf(u *psdisk.UsageStat) DiskUsage {
 	}
 }
 
-// Usage is statfs(path) plus the file system type from the mount table.
-//
-// gopsutil names the type from statfs's magic number, which cannot tell
-// ext4 from ext2/ext3 (it says "ext2/ext3") and does not know overlay, the
-// root file system of most containers (it says ""). The mount table says
-// what mount(8) and df -T say, so it wins when it can be read.
-func (h osHost) Usage(ctx context.Context, path string) (DiskUsage, error) {
-	u, err := h.Statfs(ctx, path)
-	if err != nil {
-		return DiskUsage{}, err // a bare errno: sample() adds the path
-	}
-	if fstype := mountFstype(ctx, path); fstype != "" {
-		u.Fstype = fstype
-	}
-	return u, nil
-}
-
-// Mounts reads this process's mount table.
+// Mounts reads this process's mount table (not PID 1's, which belongs to
+// another mount namespace in a container that shares the host's PIDs).
 func (osHost) Mounts(context.Context) ([]Mount, error) {
 	return readMountinfo("/proc/self/mountinfo")
 }
 
-// mountFstype returns the type of the mount that holds path, or "" when the
-// mount table cannot be read. The mount is the one with the longest mount
-// point that contains the path once symlinks are resolved; among mounts
-// stacked on one mount point the last, which hides the others, wins.
-func mountFstype(ctx context.Context, path string) string {
+// mountsKey is the Run's key for the mount table of the run.
+const mountsKey = "infra-guard.mounts"
+
+// mountsOf is the mount table, read once per run and shared by its
+// checks like the process table; nil when it cannot be read.
+func mountsOf(thread *starlark.Thread, ctx context.Context, d Disks) []Mount {
+	read := func() []Mount {
+		ms, _ := withContext(ctx, func() ([]Mount, error) { return d.Mounts(ctx) })
+		return ms
+	}
+	if run := RunOf(thread); run != nil {
+		return run.Shared(mountsKey, func() (any, func()) { return read(), nil }).([]Mount)
+	}
+	return read()
+}
+
+// mountFstype returns the type of the mount that holds path, or "" when
+// there is none. statfs's magic number cannot tell ext4 from ext2/ext3
+// (gopsutil says "ext2/ext3") and does not know overlay, the root file
+// system of most containers; the mount table says what mount(8) and df -T
+// say. The mount is the one with the longest mount point that contains
+// the path once symlinks are resolved; among mounts stacked on one mount
+// point the last, which hides the others, wins.
+func mountFstype(mounts []Mount, path string) string {
+	if len(mounts) == 0 {
+		return ""
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return ""
@@ -124,22 +132,12 @@ func mountFstype(ctx context.Context, path string) string {
 	if resolved, err := filepath.EvalSymlinks(abs); err == nil {
 		abs = resolved
 	}
-	// gopsutil reads PID 1's mount table, which belongs to another mount
-	// namespace in a container that shares the host's PIDs; path was
-	// resolved in ours. An explicit HOST_PROC_MOUNTINFO still wins.
-	if os.Getenv(string(pscommon.HostProcMountinfo)) == "" {
-		ctx = context.WithValue(ctx, pscommon.EnvKey, pscommon.EnvMap{pscommon.HostProcMountinfo: "/proc/self/mountinfo"})
-	}
-	parts, err := psdisk.PartitionsWithContext(ctx, true)
-	if err != nil {
-		return ""
-	}
-	var best psdisk.PartitionStat
-	for _, p := range parts {
-		m := p.Mountpoint
-		contains := m == "/" || abs == m || strings.HasPrefix(abs, m+"/")
-		if contains && len(m) >= len(best.Mountpoint) {
-			best = p
+	var best Mount
+	for _, m := range mounts {
+		p := m.Point
+		contains := p == "/" || abs == p || strings.HasPrefix(abs, p+"/")
+		if contains && len(p) >= len(best.Point) {
+			best = m
 		}
 	}
 	return best.Fstype
@@ -171,19 +169,22 @@ func memory(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 
 // Memory reads memory and swap through gopsutil.
 func (osHost) Memory(ctx context.Context) (MemoryInfo, error) {
+	// One read of /proc/meminfo, which has the swap figures too:
+	// gopsutil's SwapMemory would add a sysinfo call and a parse of
+	// /proc/vmstat for counters memory() does not report, half the cost.
 	vm, err := psmem.VirtualMemoryWithContext(ctx)
 	if err != nil {
 		return MemoryInfo{}, err
 	}
-	sw, err := psmem.SwapMemoryWithContext(ctx)
-	if err != nil {
-		return MemoryInfo{}, err
-	}
-	return MemoryInfo{
+	m := MemoryInfo{
 		Total: vm.Total, Available: vm.Available, Used: vm.Used, UsedPercent: vm.UsedPercent,
-		SwapTotal: sw.Total, SwapUsed: sw.Used,
-		SwapPercent: sw.UsedPercent, // gopsutil gives 0 without swap
-	}, nil
+		SwapTotal: vm.SwapTotal,
+	}
+	if vm.SwapTotal > 0 && vm.SwapFree <= vm.SwapTotal {
+		m.SwapUsed = vm.SwapTotal - vm.SwapFree
+		m.SwapPercent = float64(m.SwapUsed) / float64(vm.SwapTotal) * 100
+	}
+	return m, nil
 }
 
 // loadavg() reports the load averages and the number of CPUs they compare to.

@@ -237,13 +237,15 @@ func checkDetails(c result.CheckResult) string {
 	return xmlText(b.String())
 }
 
+var nonCharacters = strings.NewReplacer("\uFFFE", "\uFFFD", "\uFFFF", "\uFFFD")
+
 // xmlText makes s fit XML 1.0 text, in attributes and in CDATA (which
 // encoding/xml writes unchecked): control characters are shown escaped
 // (\x1b), CRLF becomes LF, invalid UTF-8 and the non-characters U+FFFE
 // and U+FFFF become U+FFFD.
 func xmlText(s string) string {
 	s = strings.ToValidUTF8(sanitize(s, true), "\uFFFD")
-	return strings.NewReplacer("\uFFFE", "\uFFFD", "\uFFFF", "\uFFFD").Replace(s)
+	return nonCharacters.Replace(s)
 }
 
 // seconds formats d as seconds with millisecond precision: "0.012".

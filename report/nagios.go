@@ -154,11 +154,13 @@ func nagiosPerfdata(r *result.Report) string {
 	return strings.Join(items, " ")
 }
 
+var labelEscaper = strings.NewReplacer("=", "_", "|", "¦")
+
 // nagiosLabel makes s a perfdata label: the guidelines allow any character
 // but "=" and "'" (which quoting handles); "=" becomes "_", a "|" (which
 // would end the perfdata) becomes "¦", and control characters are escaped.
 func nagiosLabel(s string) string {
-	return strings.NewReplacer("=", "_", "|", "¦").Replace(oneLine(s))
+	return labelEscaper.Replace(oneLine(s))
 }
 
 // quoteLabel quotes a label that has a blank or a quote, doubling quotes.

@@ -149,10 +149,12 @@ func firstLine(s string) string {
 	return ""
 }
 
+var tapEscaper = strings.NewReplacer(`\`, `\\`, `#`, `\#`)
+
 // tapEscape escapes the two characters TAP 14 lets a description or reason
 // escape: "\" and "#", so a "#" in a name never starts a directive.
 func tapEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `#`, `\#`).Replace(s)
+	return tapEscaper.Replace(s)
 }
 
 // yamlWriter writes "key: value" lines of a YAML diagnostics block, each
