@@ -1,0 +1,67 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/infra-guard/infra-guard/result"
+)
+
+// manyChecks is a report of n checks in every status, with a metric each.
+func manyChecks(n int) *result.Report {
+	r := &result.Report{Script: "guard.star", Started: started, Duration: time.Second, ExitCode: result.ExitFail}
+	statuses := []result.Status{result.OK, result.OK, result.OK, result.Warn, result.Fail, result.Unknown, result.Skip}
+	for i := range n {
+		r.Checks = append(r.Checks, result.CheckResult{
+			Name: fmt.Sprintf("check-%06d", i), Status: statuses[i%len(statuses)],
+			Message: fmt.Sprintf("value %d (warn > 80, crit > 90)", i%100),
+			Metrics: []result.Metric{{Name: "value", Value: float64(i % 100), Unit: "%", Warn: "80", Crit: "90"}},
+			File:    "guard.star", Line: i + 1, Duration: time.Millisecond,
+		})
+	}
+	return r
+}
+
+// TestReportersLinearAllocations fails when a format's allocations per
+// check grow with the number of checks: 10,000 checks may cost at most
+// 1.5 times per check what 1,000 do.
+func TestReportersLinearAllocations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders 11,000 checks per format")
+	}
+	small, large := manyChecks(1000), manyChecks(10000)
+	for _, name := range Names() {
+		rep, err := New(name, Options{Getenv: noEnv})
+		if err != nil {
+			t.Fatal(err)
+		}
+		per := func(r *result.Report) float64 {
+			return testing.AllocsPerRun(2, func() { _ = rep.Report(io.Discard, r) }) / float64(len(r.Checks))
+		}
+		a, b := per(small), per(large)
+		if b > 1.5*a+1 {
+			t.Errorf("%s: %.1f allocations per check at 1,000 checks, %.1f at 10,000", name, a, b)
+		}
+	}
+}
+
+// BenchmarkReporters renders each format at 1k, 10k and 100k checks; the
+// text format is the floor the others are compared with.
+func BenchmarkReporters(b *testing.B) {
+	for _, n := range []int{1000, 10000, 100000} {
+		r := manyChecks(n)
+		for _, name := range Names() {
+			rep, _ := New(name, Options{Getenv: noEnv})
+			b.Run(fmt.Sprintf("%s/%d", name, n), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := rep.Report(io.Discard, r); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
