@@ -19,7 +19,7 @@ func TestYAMLDeepNesting(t *testing.T) {
 	docs := map[string]string{
 		"flow":        strings.Repeat("[", 1_000_000) + strings.Repeat("]", 1_000_000),
 		"flow maps":   strings.Repeat("{a: ", 100_000) + "1" + strings.Repeat("}", 100_000),
-		"block":       block(5000),
+		"block":       block(1000),
 		"just deeper": strings.Repeat("[", MaxYAMLDepth+2) + strings.Repeat("]", MaxYAMLDepth+2),
 	}
 	for name, doc := range docs {
