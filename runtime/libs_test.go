@@ -45,3 +45,18 @@ func TestStdCompiledFresh(t *testing.T) {
 		t.Errorf("%s is stale: %s changed; run UPDATE_STD=1 go test ./runtime -run TestStdCompiledFresh (runs still work, parsing the module instead)", file, name)
 	}
 }
+
+// TestStdCompiledStale: a compiled form is used only for the text it was
+// made from; for any other text the module is parsed as usual.
+func TestStdCompiledStale(t *testing.T) {
+	src, err := fs.ReadFile(starlib.FS(), "checks.star")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if starlib.Compiled("checks.star", src) == nil {
+		t.Error("no compiled form for checks.star")
+	}
+	if starlib.Compiled("re.star", append([]byte("# edited\n"), src...)) != nil {
+		t.Error("a compiled form was used for a text it was not made from")
+	}
+}

@@ -26,9 +26,9 @@ const Magic = "infra-guard-std-1\n"
 // nil when there is none or it was made from another text. Programs are
 // decoded once per process and shared: a Program is immutable.
 func Compiled(name string, src []byte) *starlark.Program {
-	v, _ := programs.LoadOrStore(name, sync.OnceValue(func() *starlark.Program {
+	sum := sha256.Sum256(src)
+	v, _ := programs.LoadOrStore(name+"\x00"+string(sum[:]), sync.OnceValue(func() *starlark.Program {
 		b, err := compiled.ReadFile("compiled/" + name + "c")
-		sum := sha256.Sum256(src)
 		if err != nil || !bytes.HasPrefix(b, []byte(Magic)) || !bytes.HasPrefix(b[len(Magic):], sum[:]) {
 			return nil
 		}
@@ -41,7 +41,7 @@ func Compiled(name string, src []byte) *starlark.Program {
 	return v.(func() *starlark.Program)()
 }
 
-var programs sync.Map // module name -> func() *starlark.Program
+var programs sync.Map // module name, NUL, sha256 of its text -> func() *starlark.Program
 
 // Encode is the content of compiled/NAME.starc for a program compiled from
 // src.
