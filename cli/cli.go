@@ -23,6 +23,7 @@ import (
 	"github.com/peterbourgon/ff/v3"
 	"github.com/peterbourgon/ff/v3/ffcli"
 
+	"github.com/infra-guard/infra-guard/libs"
 	"github.com/infra-guard/infra-guard/redact"
 	"github.com/infra-guard/infra-guard/report"
 	"github.com/infra-guard/infra-guard/result"
@@ -173,6 +174,8 @@ type app struct {
 	interval     time.Duration
 	quiet        bool
 	colorMode    string // auto, always or never
+
+	libs []libs.Spec // --lib
 }
 
 // releaseOutput lets env.Stdout and env.Stderr write on, at the end of
@@ -375,21 +378,21 @@ func (a *app) commands() *ffcli.Command {
 		Name:       "run",
 		ShortUsage: "infra-guard run [flags] [SCRIPT]",
 		ShortHelp:  "run the checks of SCRIPT (default ./guard.star, else the built-in default guard)",
-		FlagSet:    a.flagSet("run", a.runFlags),
+		FlagSet:    a.flagSet("run", a.runFlags, a.libFlags),
 		Exec:       a.execRun,
 	})
 	vetCmd := a.command(&ffcli.Command{
 		Name:       "vet",
 		ShortUsage: "infra-guard vet [flags] [SCRIPT]",
 		ShortHelp:  "report every syntax, name and load error of SCRIPT without running any check",
-		FlagSet:    a.flagSet("vet", a.logFlags),
+		FlagSet:    a.flagSet("vet", a.logFlags, a.libFlags),
 		Exec:       a.execVet,
 	})
 	listCmd := a.command(&ffcli.Command{
 		Name:       "list",
 		ShortUsage: "infra-guard list [flags] [SCRIPT]",
 		ShortHelp:  "list the checks SCRIPT registers, with their tags and timeouts",
-		FlagSet:    a.flagSet("list", a.logFlags),
+		FlagSet:    a.flagSet("list", a.logFlags, a.libFlags),
 		Exec:       a.execList,
 	})
 	versionCmd := a.command(&ffcli.Command{
@@ -413,12 +416,12 @@ func (a *app) commands() *ffcli.Command {
 			"With no command, runs SCRIPT as \"run\" does. Every flag can also be set as\n" +
 			"INFRA_GUARD_<FLAG>, e.g. INFRA_GUARD_CHECK_TIMEOUT=10s.",
 		FlagSet:     a.flagSet("infra-guard"),
-		Subcommands: []*ffcli.Command{runCmd, vetCmd, listCmd, versionCmd},
+		Subcommands: []*ffcli.Command{runCmd, vetCmd, listCmd, versionCmd, a.libsCommand(), a.docCommand()},
 		Exec: func(_ context.Context, args []string) error {
 			if len(args) == 0 { // withRun made every other call "run"
 				return flag.ErrHelp
 			}
-			return fmt.Errorf("unknown command %q (commands: run, vet, list, version; a script path ends in .star)", args[0])
+			return fmt.Errorf("unknown command %q (commands: run, vet, list, version, libs, doc; a script path ends in .star)", args[0])
 		},
 	})
 }
@@ -510,6 +513,7 @@ func (a *app) loadOptions(logger *slog.Logger) runtime.LoadOptions {
 			return v, v != "" // env() and secret() take empty as unset anyway
 		},
 		OnSecret: a.registerSecret(logger),
+		Libs:     a.libOptions(),
 	}
 }
 

@@ -35,7 +35,7 @@ func (g *Guard) Secrets() []builtins.SecretValue { return g.secrets }
 // *LoadError.
 func Load(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guard, error) {
 	opts = opts.withDefaults()
-	ld := newLoader(path, src != nil, opts.Extra)
+	ld := newLoader(ctx, path, src != nil, opts)
 	defer ld.close()
 	reg := &registry{}
 	thread := &starlark.Thread{Name: "", Print: printer(opts.Logger), Load: ld.load}

@@ -6,6 +6,7 @@ package runtime
 // executes each module once.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,14 +17,7 @@ import (
 	"strings"
 
 	"go.starlark.net/starlark"
-
-	"github.com/infra-guard/infra-guard/starlib"
 )
-
-// libraries are the named roots that load("@NAME//PATH.star") reaches, by
-// NAME. Only the embedded @std for now; team libraries (--lib NAME=DIR,
-// guard.libs) will join them as more roots of the same kind.
-var libraries = map[string]fs.FS{"std": starlib.FS()}
 
 // moduleID names a module: its root — "" for the script's directory, else a
 // library's name — and its clean, slash-separated path inside that root, as
@@ -39,14 +33,17 @@ type moduleID struct{ lib, path string }
 // read of the script's directory goes through an os.Root, which refuses
 // symlinks that lead out of it (or are absolute) and absolute paths.
 type loader struct {
-	dir         string // the script's directory as the user gave it ("." for an embedded script: the working directory)
+	ctx         context.Context // for fetching URL libraries
+	dir         string          // the script's directory as the user gave it ("." for an embedded script: the working directory)
+	embedded    bool
 	main        moduleID
-	mainName    string // the script's path as the user gave it
-	libs        map[string]fs.FS
+	mainName    string   // the script's path as the user gave it
 	root        *os.Root // the script's directory, opened on first use
 	predeclared starlark.StringDict
+	std         starlark.StringDict // predeclared for @std's modules: predeclared and starlib.Native
 	cache       map[moduleID]*module
 	stack       []moduleID // being loaded, for cycles; the loading module is last
+	libs        libraries  // the named roots; see libs.go
 }
 
 type module struct {
@@ -58,19 +55,22 @@ type module struct {
 // newLoader prepares to load the script at path; embedded means the script's
 // text is not in a file (the built-in default guard), and then relative
 // loads resolve against the working directory. Nothing is opened yet: a
-// script that loads nothing from its directory costs no os.Root.
-func newLoader(path string, embedded bool, extra starlark.StringDict) *loader {
+// script that loads nothing from its directory costs no os.Root, and one
+// that loads no team library reads no guard.libs.
+func newLoader(ctx context.Context, path string, embedded bool, opts LoadOptions) *loader {
 	dir := filepath.Dir(path)
 	if embedded {
 		dir = "."
 	}
 	main := moduleID{path: filepath.ToSlash(filepath.Base(path))}
 	return &loader{
+		ctx:         ctx,
 		dir:         dir,
+		embedded:    embedded,
 		main:        main,
 		mainName:    path,
-		libs:        libraries,
-		predeclared: predeclared(extra),
+		libs:        libraries{opts: opts.Libs},
+		predeclared: predeclared(opts.Extra),
 		// The main script is being loaded from the start, so a load() of
 		// it is a cycle.
 		cache: map[moduleID]*module{main: {}},
@@ -83,6 +83,7 @@ func (l *loader) close() {
 	if l.root != nil {
 		l.root.Close()
 	}
+	l.libs.close()
 }
 
 // load is the thread's Load function. Its errors follow Starlark's
@@ -105,7 +106,7 @@ func (l *loader) load(thread *starlark.Thread, name string) (starlark.StringDict
 	m := &module{}
 	l.cache[id] = m
 	l.stack = append(l.stack, id)
-	m.globals, m.err = starlark.ExecFileOptions(dialect, thread, l.name(id), src, l.predeclared)
+	m.globals, m.err = l.exec(thread, id, src)
 	l.stack = l.stack[:len(l.stack)-1]
 	m.done = true
 	if m.err != nil {
@@ -122,8 +123,8 @@ func (l *loader) resolve(from moduleID, name string) (moduleID, error) {
 		if !ok || lib == "" || strings.Contains(lib, "/") || p == "" {
 			return moduleID{}, errors.New(`want @LIBRARY//PATH.star, like "@std//default.star"`)
 		}
-		if _, ok := l.libs[lib]; !ok {
-			return moduleID{}, fmt.Errorf("unknown library @%s (known: %s); team libraries (--lib NAME=DIR) are not available yet", lib, l.known())
+		if err := l.declared(lib); err != nil {
+			return moduleID{}, err
 		}
 		// The rest resolves from the top of the library.
 		from, name = moduleID{lib: lib}, p
@@ -184,7 +185,7 @@ func (l *loader) read(id moduleID) ([]byte, error) {
 // which it opens the first time.
 func (l *loader) rootFS(lib string) (fs.FS, error) {
 	if lib != "" {
-		return l.libs[lib], nil
+		return l.library(lib)
 	}
 	if l.root == nil {
 		root, err := os.OpenRoot(l.dir)
@@ -219,16 +220,6 @@ func (l *loader) where(lib string) string {
 		return "the library @" + lib
 	}
 	return "the script's directory " + abs(l.dir)
-}
-
-// known lists the libraries' names for a message.
-func (l *loader) known() string {
-	var names []string
-	for name := range l.libs {
-		names = append(names, "@"+name)
-	}
-	slices.Sort(names)
-	return strings.Join(names, ", ")
 }
 
 // chain names the modules of a load cycle, from the module that started it

@@ -11,13 +11,12 @@ import (
 
 	"go.starlark.net/starlark"
 
-	"github.com/infra-guard/infra-guard/starlib"
+	libspkg "github.com/infra-guard/infra-guard/libs"
 )
 
 // testLibs are the loader's libraries in these tests: the real @std and a
 // small @t whose modules load each other.
 var testLibs = map[string]fs.FS{
-	"std": starlib.FS(),
 	"t": fstest.MapFS{
 		"a.star":     {Data: []byte(`load("sub/b.star", "b")` + "\na = b + 1\n")},
 		"sub/b.star": {Data: []byte(`load("../c.star", "c")` + "\nb = c + 1\n")},
@@ -105,7 +104,7 @@ func TestLoaderResolve(t *testing.T) {
 		{name: "directory", load: "dir.star", wantErr: "cannot read " + filepath.Join(app, "dir.star") + ": it is a directory; a script must be a regular file"},
 		{name: "@std", load: "@std//default.star", want: moduleID{"std", "default.star"}},
 		{name: "@std from a library file", from: web, load: "@std//default.star", want: moduleID{"std", "default.star"}},
-		{name: "@std missing", load: "@std//nope.star", wantErr: "no module nope.star in @std (modules: default.star"},
+		{name: "@std missing", load: "@std//nope.star", wantErr: "no module nope.star in @std (modules: checks.star, default.star, encoding.star"},
 		{name: "@std absolute", load: "@std///etc/x.star", wantErr: "want a path relative"},
 		{name: "@std dot-dot out", load: "@std//../app/ok.star", wantErr: "../app/ok.star is outside the library @std"},
 		{name: "unknown library", load: "@team//x.star", wantErr: "unknown library @team (known: @std, @t)"},
@@ -119,9 +118,9 @@ func TestLoaderResolve(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ld := newLoader(path, false, nil)
+			ld := newLoader(context.Background(), path, false, LoadOptions{})
 			defer ld.close()
-			ld.libs = testLibs
+			useLibs(ld, testLibs)
 			from := tt.from
 			if from == (moduleID{}) {
 				from = ld.main
@@ -160,9 +159,9 @@ func TestLoaderExec(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ld := newLoader(path, false, nil)
+			ld := newLoader(context.Background(), path, false, LoadOptions{})
 			defer ld.close()
-			ld.libs = testLibs
+			useLibs(ld, testLibs)
 			ran := 0
 			thread := &starlark.Thread{Load: ld.load, Print: func(*starlark.Thread, string) { ran++ }}
 			_, err := starlark.ExecFileOptions(dialect, thread, path, tt.src, ld.predeclared)
@@ -209,5 +208,15 @@ func TestDefaultScript(t *testing.T) {
 	}
 	if len(g.Checks) != 4 || g.Script != DefaultScriptName {
 		t.Errorf("script %q, %d checks, want %q and 4", g.Script, len(g.Checks), DefaultScriptName)
+	}
+}
+
+// useLibs declares and opens libs in ld, as if guard.libs had named them.
+func useLibs(ld *loader, libs map[string]fs.FS) {
+	ld.libs.specs = map[string]libspkg.Spec{}
+	ld.libs.opened = map[string]fs.FS{}
+	for name, fsys := range libs {
+		ld.libs.specs[name] = libspkg.Spec{Name: name}
+		ld.libs.opened[name] = fsys
 	}
 }

@@ -63,6 +63,8 @@ type LoadOptions struct {
 	// fails, so the caller can register it with its output scrubber before
 	// anything that might hold it is written.
 	OnSecret func(name, value string)
+	// Libs says where team libraries (load("@NAME//…")) come from.
+	Libs LibOptions
 }
 
 func (o LoadOptions) withDefaults() LoadOptions {

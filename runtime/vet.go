@@ -20,7 +20,7 @@ import (
 // and secret() problem, then the script's own error if it raised one. It
 // returns the loaded guard when everything is clean.
 func Vet(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guard, []result.Diagnostic) {
-	ld := newLoader(path, src != nil, opts.Extra)
+	ld := newLoader(ctx, path, src != nil, opts)
 	defer ld.close()
 	var errs []result.Diagnostic
 	seen := map[moduleID]bool{}
@@ -37,7 +37,7 @@ func Vet(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guard
 			errs = append(errs, diagnose(err)...)
 			return
 		}
-		if err := resolve.File(f, ld.predeclared.Has, starlark.Universe.Has); err != nil {
+		if err := resolve.File(f, ld.predeclaredFor(id).Has, starlark.Universe.Has); err != nil {
 			errs = append(errs, diagnose(err)...)
 		}
 		for _, stmt := range f.Stmts {

@@ -11,7 +11,7 @@ import (
 	"io/fs"
 )
 
-//go:embed *.star
+//go:embed checks.star default.star encoding.star re.star semver.star yaml.star
 var files embed.FS
 
 // FS returns the modules, one .star file each at the top of the tree:

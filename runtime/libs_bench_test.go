@@ -1,0 +1,47 @@
+package runtime
+
+import (
+	"context"
+	"testing"
+)
+
+// BenchmarkLoadStdChecks measures what loading @std//checks.star adds to
+// the load phase: compare the two sub-benchmarks (the target is under
+// 1 ms). Each Load parses and runs the module afresh, as a run does.
+func BenchmarkLoadStdChecks(b *testing.B) {
+	for _, bm := range []struct{ name, src string }{
+		{"without", "check(\"a\", lambda: True)\n"},
+		{"with", "load(\"@std//checks.star\", \"disk_usage\")\ncheck(\"a\", disk_usage)\n"},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			src := []byte(bm.src)
+			for b.Loop() {
+				if _, err := Load(context.Background(), "guard.star", src, LoadOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestLoadStdChecksCost keeps the benchmark's claim honest in every test
+// run, with a wide margin for a loaded machine: loading checks.star adds
+// well under 1 ms.
+func TestLoadStdChecksCost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing")
+	}
+	with := testing.Benchmark(func(b *testing.B) {
+		for b.Loop() {
+			Load(context.Background(), "guard.star", []byte("load(\"@std//checks.star\", \"disk_usage\")\ncheck(\"a\", disk_usage)\n"), LoadOptions{})
+		}
+	})
+	without := testing.Benchmark(func(b *testing.B) {
+		for b.Loop() {
+			Load(context.Background(), "guard.star", []byte("check(\"a\", lambda: True)\n"), LoadOptions{})
+		}
+	})
+	if added := with.NsPerOp() - without.NsPerOp(); added > 1_000_000 {
+		t.Errorf("loading @std//checks.star adds %d ns, want under 1 ms", added)
+	}
+}
