@@ -42,6 +42,7 @@ type Deps struct {
 	Dialer   Dialer       // tcp(), tls_cert(), dns(server=)
 	Resolver Resolver     // dns() with the system resolver
 	HTTP     Transports   // http_check()
+	Plugins  PluginRunner // plugin()
 	// Now is the wall clock (file ages, certificate days left), installed
 	// as the time module's clock too, so time.now() in the script agrees;
 	// nil means the real clock. Elapsed times always use the real clock.
@@ -170,6 +171,7 @@ func NewDeps() *Deps {
 		Dialer:   &net.Dialer{},
 		Resolver: net.DefaultResolver,
 		HTTP:     pool,
+		Plugins:  ExecPlugins{Dirs: DefaultPluginDirs},
 		closers:  []func(){pool.close},
 	}
 }

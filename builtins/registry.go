@@ -98,6 +98,10 @@ Looks name up, with the system resolver or, with server ("10.0.0.2" or "10.0.0.2
 
 Connects to addr ("host:port"), completes a TLS handshake and reports the server's certificate, verified separately so that an expired or untrusted certificate still reports its dates. server_name is sent as SNI and verified (None: the host of addr); ca_file is a PEM bundle trusted instead of the system roots (None: the system roots). The result has ok, verified, days_left (negative once expired; None without a certificate), not_after, issuer, subject, sans and error.`, tlsCert},
 
+	{"plugin", RunPhase, `plugin(name, *args, timeout=None, env={}, allow_secret_args=False)
+
+Runs the Monitoring Plugins-compatible program name (check_disk, check_tcp…) with args and returns its result: exit code 0 is ok, 1 warn, 2 fail, anything else unknown; the first line of its output is the message, the lines after it long_text, and its performance data ('label'=value[unit];warn;crit;min;max) the metrics. name is a bare file name looked up in the plugin directories (/usr/lib/nagios/plugins and /usr/lib/monitoring-plugins, or those --plugin-dir names), never through a shell or PATH. The plugin runs with only PATH=/usr/bin:/bin, LANG=C and env in its environment, in a process group of its own that is killed at timeout or the check's deadline and once the plugin exits; at most 64 KiB of its standard output and error are read. args are strings or numbers; a secret is refused in args (every user can read a process's arguments) unless allow_secret_args=True: pass it in env instead. A plugin that is missing or not executable is an error; one killed at the deadline is an unknown result.`, plugin},
+
 	{"threshold", LoadPhase, `threshold(value, warn=None, crit=None, name="", unit="")
 
 Judges a number against a critical and a warning limit and returns a fail, warn or ok result with one metric. A number N means alert above N; a string is a Nagios range ("10:" alerts below 10, "@10:20" inside 10..20). The message says the value and the limits: "root disk 85.2% (warn > 80, crit > 90)".`, threshold},

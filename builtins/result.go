@@ -17,11 +17,15 @@ import (
 )
 
 // Result is a check's outcome as a Starlark value (.status, .message,
-// .metrics). It is immutable, so it is safe to share between threads.
+// .metrics, .long_text). It is immutable, so it is safe to share between
+// threads.
 type Result struct {
 	Status  result.Status
 	Message string
 	Metrics []result.Metric // sorted by name
+	// LongText is the lines of detail after the message that a plugin
+	// printed (plugin()); "" for the other results.
+	LongText string
 }
 
 var _ starlark.HasAttrs = (*Result)(nil)
@@ -36,7 +40,9 @@ func (r *Result) Type() string          { return "result" }
 func (r *Result) Freeze()               {}
 func (r *Result) Truth() starlark.Bool  { return r.Status == result.OK || r.Status == result.Skip }
 func (r *Result) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable type: result") }
-func (r *Result) AttrNames() []string   { return []string{"message", "metrics", "status"} }
+func (r *Result) AttrNames() []string {
+	return []string{"long_text", "message", "metrics", "status"}
+}
 
 func (r *Result) Attr(name string) (starlark.Value, error) {
 	switch name {
@@ -44,6 +50,8 @@ func (r *Result) Attr(name string) (starlark.Value, error) {
 		return starlark.String(r.Status.String()), nil
 	case "message":
 		return starlark.String(r.Message), nil
+	case "long_text":
+		return starlark.String(r.LongText), nil
 	case "metrics":
 		d := starlark.NewDict(len(r.Metrics))
 		for _, m := range r.Metrics {

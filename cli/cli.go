@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -23,6 +24,7 @@ import (
 	"github.com/peterbourgon/ff/v3"
 	"github.com/peterbourgon/ff/v3/ffcli"
 
+	"github.com/infra-guard/infra-guard/builtins"
 	"github.com/infra-guard/infra-guard/libs"
 	"github.com/infra-guard/infra-guard/redact"
 	"github.com/infra-guard/infra-guard/report"
@@ -174,6 +176,7 @@ type app struct {
 	interval     time.Duration
 	quiet        bool
 	colorMode    string // auto, always or never
+	pluginDirs   []string // --plugin-dir; nil: builtins.DefaultPluginDirs
 
 	libs []libs.Spec // --lib
 }
@@ -222,6 +225,22 @@ func (a *app) runFlags(fs *flag.FlagSet) {
 	fs.Var(&flagValue[time.Duration]{dst: &a.wait, parse: durationAtLeast(0)}, "wait", "run the checks again until none fails or this much time has passed, e.g. 2m (for \"wait until up\" steps)")
 	a.interval = 2 * time.Second
 	fs.Var(&flagValue[time.Duration]{dst: &a.interval, parse: durationAtLeast(minInterval)}, "interval", "with --wait, time between rounds")
+	fs.Func("plugin-dir", "directory plugin() runs plugins from, instead of "+strings.Join(builtins.DefaultPluginDirs, " and ")+" (repeatable; in INFRA_GUARD_PLUGIN_DIR, separate several with :)", a.addPluginDir)
+}
+
+// addPluginDir adds directories to plugin()'s allowlist. They must be
+// absolute: a relative one would depend on where the tool was started.
+func (a *app) addPluginDir(v string) error {
+	for _, dir := range strings.Split(v, ":") {
+		if dir == "" {
+			continue
+		}
+		if !filepath.IsAbs(dir) {
+			return fmt.Errorf("%q is not an absolute path; plugin directories must be absolute", dir)
+		}
+		a.pluginDirs = append(a.pluginDirs, filepath.Clean(dir))
+	}
+	return nil
 }
 
 // flagValue is a flag of any type with its own parser, so that a bad flag or
@@ -518,7 +537,16 @@ func (a *app) loadOptions(logger *slog.Logger) runtime.LoadOptions {
 }
 
 func (a *app) runOptions() runtime.RunOptions {
+	var deps *builtins.Deps // nil: builtins.DefaultDeps()
+	if len(a.pluginDirs) > 0 {
+		// The shared Deps, HTTP connection pool included, with other
+		// plugin directories.
+		d := *builtins.DefaultDeps()
+		d.Plugins = builtins.ExecPlugins{Dirs: a.pluginDirs}
+		deps = &d
+	}
 	return runtime.RunOptions{
+		Deps:         deps,
 		Timeout:      a.timeout,
 		CheckTimeout: a.checkTimeout,
 		Concurrency:  a.concurrency,
