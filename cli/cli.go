@@ -175,7 +175,7 @@ type app struct {
 	wait         time.Duration
 	interval     time.Duration
 	quiet        bool
-	colorMode    string // auto, always or never
+	colorMode    string   // auto, always or never
 	pluginDirs   []string // --plugin-dir; nil: builtins.DefaultPluginDirs
 
 	libs []libs.Spec // --lib
