@@ -245,7 +245,7 @@ func plugin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 			s = a.String()
 		case *Secret:
 			if !allowSecretArgs {
-				return nil, fmt.Errorf("%s: argument %d is a secret, and a process's arguments are readable by every user of the machine (/proc/PID/cmdline); pass it in env= (e.g. env={\"PGPASSWORD\": %s}) if the plugin reads it there, or set allow_secret_args=True to accept the exposure", b.Name(), i+1, a.String())
+				return nil, fmt.Errorf("%s: argument %d is a secret, and a process's arguments are readable by every user of the machine (/proc/PID/cmdline); pass it in env= if the plugin reads it from there, or set allow_secret_args=True to accept the exposure", b.Name(), i+1)
 			}
 			s = a.value
 		default:
