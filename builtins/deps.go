@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"sync"
 	"time"
 
@@ -166,7 +167,7 @@ func NewDeps() *Deps {
 		Memory:   osHost{},
 		Load:     osHost{},
 		Host:     osHost{},
-		Procs:    procfs{root: "/proc"},
+		Procs:    procfs{root: hostProc()},
 		Files:    osHost{},
 		Dialer:   &net.Dialer{},
 		Resolver: net.DefaultResolver,
@@ -174,6 +175,17 @@ func NewDeps() *Deps {
 		Plugins:  ExecPlugins{Dirs: DefaultPluginDirs},
 		closers:  []func(){pool.close},
 	}
+}
+
+// hostProc is where the host's /proc is: $HOST_PROC when set, as
+// gopsutil (memory(), loadavg(), host()) reads it, so that in a container
+// with the host's /proc mounted (a DaemonSet) process() and listening()
+// see the host's processes and sockets.
+func hostProc() string {
+	if p := os.Getenv("HOST_PROC"); p != "" {
+		return p
+	}
+	return "/proc"
 }
 
 // Close releases what NewDeps created (the HTTP transports' idle

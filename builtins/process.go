@@ -30,19 +30,35 @@ import (
 // procKey is the Run's key for the process table of the run.
 const procKey = "infra-guard.procs"
 
-// process(name=None, pattern=None, user=None) lists the running processes
-// that match every filter given.
+// process(name=None, pattern=None, user=None, state=None,
+// include_zombies=False) lists the processes that match every filter
+// given. Zombies have exited and wait for their parent to reap them, so
+// they are left out unless asked for, and counted apart.
 func process(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	ctx := ctxOf(thread)
 	var (
 		name    optString // None: any name
 		pattern optString // None: any command line
 		owner   optString // None: any user
+		states  StringList
+		zombies bool
 	)
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name??", &name, "pattern??", &pattern, "user??", &owner); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name??", &name, "pattern??", &pattern, "user??", &owner, "state?", &states, "include_zombies?", &zombies); err != nil {
 		return nil, err
 	}
-	q := procQuery{name: name.s, user: owner.s}
+	q := procQuery{name: name.s, user: owner.s, includeZombies: zombies}
+	for _, st := range states {
+		if !slices.Contains(procStateNames, st) {
+			return nil, fmt.Errorf("%s: state %q is not a process state (%s)", b.Name(), st, strings.Join(procStateNames, ", "))
+		}
+		if q.states == nil {
+			q.states = map[string]bool{}
+		}
+		q.states[st] = true
+	}
+	if q.states[procZombie] {
+		q.includeZombies = true // asking for zombies by state counts them
+	}
 	for _, a := range []struct {
 		param string
 		v     optString
@@ -74,11 +90,11 @@ func process(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 		defer table.close()
 	}
 	v, err := withContext(ctx, func() (starlark.Value, error) {
-		procs, err := table.query(ctx, q)
+		procs, zombies, err := table.query(ctx, q)
 		if err != nil {
 			return nil, err
 		}
-		return table.value(ctx, procs)
+		return table.value(ctx, procs, zombies)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", b.Name(), err)
@@ -88,9 +104,51 @@ func process(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 
 // procQuery is what one process() call looks for; empty fields match all.
 type procQuery struct {
-	name    string
-	pattern *regexp.Regexp
-	user    string
+	name           string
+	pattern        *regexp.Regexp
+	user           string
+	states         map[string]bool // nil: any state
+	includeZombies bool
+}
+
+// procZombie is the state of a process that has exited and that its
+// parent has not reaped yet.
+const procZombie = "zombie"
+
+// procStates names the state letters of /proc/PID/stat (proc(5)).
+var procStates = map[byte]string{
+	'R': "running",
+	'S': "sleeping",
+	'D': "disk_sleep", // uninterruptible, usually waiting for I/O
+	'Z': procZombie,
+	'T': "stopped",
+	't': "tracing_stop",
+	'X': "dead",
+	'x': "dead",
+	'I': "idle",
+	'P': "parked",
+	'K': "wakekill",
+	'W': "waking",
+}
+
+// procStateNames are the states process(state=) accepts, sorted.
+var procStateNames = func() []string {
+	var names []string
+	for _, n := range procStates {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return names
+}()
+
+// stateName names a state letter; an unknown letter stays as it is.
+func stateName(c byte) string {
+	if n, ok := procStates[c]; ok {
+		return n
+	}
+	return string(c)
 }
 
 // procTable is one run's view of the process table: the PIDs, listed on
@@ -123,32 +181,34 @@ func newProcTable(fs ProcFS) *procTable {
 // close stops a pass that is still running; the run is over.
 func (t *procTable) close() { t.cancel() }
 
-// query returns the processes that match q, in PID order.
-func (t *procTable) query(ctx context.Context, q procQuery) ([]*procEntry, error) {
+// query returns the processes that match q, in PID order, and how many
+// of the processes that match are zombies.
+func (t *procTable) query(ctx context.Context, q procQuery) ([]*procEntry, int, error) {
 	entries, err := t.list.get(ctx, t.listPIDs)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if q.name != "" {
 		if err := t.pass(ctx, &t.names, entries, func(e *procEntry) { e.readName() }); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	if q.pattern != nil {
 		if err := t.pass(ctx, &t.cmdline, entries, func(e *procEntry) { e.readCmdline() }); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	var uid uint32
 	if q.user != "" {
 		if uid, err = lookupUser(q.user); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if err := t.pass(ctx, &t.uids, entries, func(e *procEntry) { e.readUID() }); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	var out []*procEntry
+	zombies := 0
 	for _, e := range entries {
 		if q.name != "" && e.readName() != q.name {
 			continue
@@ -159,20 +219,34 @@ func (t *procTable) query(ctx context.Context, q procQuery) ([]*procEntry, error
 		if q.user != "" && (e.readUID() != uid || e.gone.Load()) {
 			continue
 		}
-		if !e.gone.Load() {
-			out = append(out, e)
+		if e.gone.Load() {
+			continue
 		}
+		state := stateName(e.readStat().state)
+		if e.gone.Load() {
+			continue
+		}
+		if state == procZombie {
+			zombies++
+			if !q.includeZombies {
+				continue
+			}
+		}
+		if q.states != nil && !q.states[state] {
+			continue
+		}
+		out = append(out, e)
 	}
 	if ctx.Err() != nil {
-		return nil, context.Cause(ctx)
+		return nil, 0, context.Cause(ctx)
 	}
-	return out, nil
+	return out, zombies, nil
 }
 
 // value builds process()'s result from the processes it found. What the
 // result shows of each process is read and built once per run, in
 // parallel, and shared (frozen) by every call that finds that process.
-func (t *procTable) value(ctx context.Context, found []*procEntry) (starlark.Value, error) {
+func (t *procTable) value(ctx context.Context, found []*procEntry, zombies int) (starlark.Value, error) {
 	var boot int64
 	if len(found) > 0 {
 		var err error
@@ -192,9 +266,10 @@ func (t *procTable) value(ctx context.Context, found []*procEntry) (starlark.Val
 		}
 	}
 	return starlarkstruct.FromStringDict(starlark.String("process"), starlark.StringDict{
-		"count": starlark.MakeInt(len(pids)),
-		"pids":  starlark.NewList(pids),
-		"procs": starlark.NewList(procs),
+		"count":   starlark.MakeInt(len(pids)),
+		"zombies": starlark.MakeInt(zombies),
+		"pids":    starlark.NewList(pids),
+		"procs":   starlark.NewList(procs),
 	}), nil
 }
 
@@ -377,6 +452,7 @@ func (e *procEntry) result(t *procTable, boot int64) starlark.Value {
 			"user":       starlark.String(t.userName(uid)),
 			"rss":        starlark.MakeUint64(st.rss * uint64(os.Getpagesize())),
 			"start_time": starlark.Float(float64(boot) + float64(st.start)/clockTicks),
+			"state":      starlark.String(stateName(st.state)),
 		})
 		v.Freeze() // shared by the threads of the run's checks
 		e.res = v
@@ -389,6 +465,7 @@ type procStat struct {
 	comm  string // the name the kernel keeps, cut to 15 bytes
 	start uint64 // start time, in clock ticks after boot
 	rss   uint64 // resident set size, in pages
+	state byte   // R, S, D, Z, T…
 }
 
 func (e *procEntry) readStat() procStat {
@@ -419,7 +496,10 @@ func parseStat(data []byte) (procStat, bool) {
 	if err1 != nil || err2 != nil {
 		return procStat{}, false
 	}
-	return procStat{comm: s[open+1 : end], start: start, rss: uint64(max(rss, 0))}, true
+	if len(f[0]) != 1 {
+		return procStat{}, false
+	}
+	return procStat{comm: s[open+1 : end], start: start, rss: uint64(max(rss, 0)), state: f[0][0]}, true
 }
 
 // readName is the executable's name: the kernel's comm, which is cut to 15

@@ -367,10 +367,10 @@ func TestParseStat(t *testing.T) {
 		ok   bool
 	}{
 		{"1 (systemd) S 0 1 1 0 -1 4194560 1 2 3 4 5 6 7 8 20 0 1 0 27 22589440 3239 18446744073709551615",
-			procStat{"systemd", 27, 3239}, true},
+			procStat{"systemd", 27, 3239, 'S'}, true},
 		// A name with spaces and parentheses ends at the last ')'.
-		{"7 (a) b (c)) R 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 99 0 12 0", procStat{"a) b (c)", 99, 12}, true},
-		{"2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 3 0 0 18446744073709551615", procStat{"kthreadd", 3, 0}, true},
+		{"7 (a) b (c)) R 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 99 0 12 0", procStat{"a) b (c)", 99, 12, 'R'}, true},
+		{"2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 3 0 0 18446744073709551615", procStat{"kthreadd", 3, 0, 'S'}, true},
 		{"3 (short) S 0", procStat{}, false},
 		{"", procStat{}, false},
 	} {
@@ -468,5 +468,96 @@ func BenchmarkProcessAsIs(b *testing.B) {
 			b.Fatal(err)
 		}
 		run.Close()
+	}
+}
+
+// procStateOf reads the state letter of pid from /proc.
+func procStateOf(pid int) byte {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	st, _ := parseStat(data)
+	return st.state
+}
+
+// waitState waits up to 2s for pid to reach the state letter want.
+func waitState(t *testing.T, pid int, want byte) {
+	t.Helper()
+	for range 200 {
+		if procStateOf(pid) == want {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("process %d did not reach state %c", pid, want)
+}
+
+func TestProcessStatesAndZombies(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("needs /proc")
+	}
+	s := newSleeper(t, "igz")
+	sleeping := s.start(t)
+	stopped := s.start(t)
+	if err := stopped.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, stopped.Process.Pid, 'T')
+	// A zombie: this test is its parent and does not reap it until the end.
+	zombie := exec.Command(s.path, "0")
+	if err := zombie.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { zombie.Wait() })
+	waitState(t, zombie.Process.Pid, 'Z')
+
+	call := func(kwargs ...starlark.Tuple) (*starlarkstruct.Struct, error) {
+		thread := &starlark.Thread{Name: t.Name()}
+		SetContext(thread, t.Context())
+		v, err := starlark.Call(thread, Predeclared()["process"], nil, append([]starlark.Tuple{{starlark.String("name"), starlark.String(s.name)}}, kwargs...))
+		if err != nil {
+			return nil, err
+		}
+		return v.(*starlarkstruct.Struct), nil
+	}
+	states := func(p *starlarkstruct.Struct) map[int]string {
+		out := map[int]string{}
+		procs := attr[*starlark.List](t, p, "procs")
+		for i := range procs.Len() {
+			pr := procs.Index(i).(*starlarkstruct.Struct)
+			pid, _ := attr[starlark.Int](t, pr, "pid").Int64()
+			out[int(pid)] = string(attr[starlark.String](t, pr, "state"))
+		}
+		return out
+	}
+	kw := func(k string, v starlark.Value) starlark.Tuple { return starlark.Tuple{starlark.String(k), v} }
+	sl, st, zo := sleeping.Process.Pid, stopped.Process.Pid, zombie.Process.Pid
+
+	for _, c := range []struct {
+		kwargs  []starlark.Tuple
+		want    map[int]string
+		zombies int64
+	}{
+		{nil, map[int]string{sl: "sleeping", st: "stopped"}, 1},
+		{[]starlark.Tuple{kw("include_zombies", starlark.True)}, map[int]string{sl: "sleeping", st: "stopped", zo: "zombie"}, 1},
+		{[]starlark.Tuple{kw("state", starlark.String("zombie"))}, map[int]string{zo: "zombie"}, 1},
+		{[]starlark.Tuple{kw("state", starlark.NewList([]starlark.Value{starlark.String("stopped"), starlark.String("running")}))}, map[int]string{st: "stopped"}, 1},
+	} {
+		p, err := call(c.kwargs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := states(p)
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("process(%v) = %v, want %v", c.kwargs, got, c.want)
+		}
+		if n, _ := attr[starlark.Int](t, p, "zombies").Int64(); n != c.zombies {
+			t.Errorf("process(%v).zombies = %d, want %d", c.kwargs, n, c.zombies)
+		}
+		found(t, p)
+	}
+	if _, err := call(kw("state", starlark.String("asleep"))); err == nil || !strings.Contains(err.Error(), `state "asleep" is not a process state (dead, disk_sleep, idle, parked, running, sleeping, stopped, tracing_stop, wakekill, waking, zombie)`) {
+		t.Errorf("bad state: %v", err)
 	}
 }

@@ -74,9 +74,9 @@ Reports the load averages load1, load5 and load15 (floats) and cores, the number
 
 Describes the machine, as a struct with hostname, os ("linux"), platform and platform_version (ID and VERSION_ID of /etc/os-release: "ubuntu" and "24.04"; "" without the file), kernel (uname -r), uptime_seconds (float) and boot_time (Unix seconds).`, host},
 
-	{"process", RunPhase, `process(name=None, pattern=None, user=None)
+	{"process", RunPhase, `process(name=None, pattern=None, user=None, state=None, include_zombies=False)
 
-Lists the running processes that match every filter given: name is the executable name, matched exactly; pattern a regular expression (RE2) searched for in the command line, like pgrep -f; user the effective user, a name or a numeric uid. The result has count, pids (ascending) and procs, one struct per process with pid, name, cmdline, user, rss (bytes) and start_time (Unix seconds). No match is count == 0, not an error. The process table is read once per run and shared by every check of the run; infra-guard never lists itself.`, process},
+Lists the running processes that match every filter given: name is the executable name, matched exactly; pattern a regular expression (RE2) searched for in the command line, like pgrep -f; user the effective user, a name or a numeric uid; state one state or a list of them (running, sleeping, disk_sleep, stopped, tracing_stop, zombie, dead, idle, parked, wakekill, waking). Zombies (processes that have exited and wait for their parent to reap them; "<defunct>" in ps) are left out unless include_zombies=True or state asks for them. The result has count, pids (ascending), zombies (how many matching processes are zombies, counted or not) and procs, one struct per process with pid, name, cmdline, user, state, rss (bytes) and start_time (Unix seconds). A zombie has no command line, so pattern never matches one. No match is count == 0, not an error. The process table is read once per run and shared by every check of the run; infra-guard never lists itself.`, process},
 
 	{"file", RunPhase, `file(path)
 
