@@ -40,6 +40,7 @@ type Deps struct {
 	Host     HostReader   // host()
 	Procs    ProcFS       // process()
 	Files    FileStater   // file()
+	Contents FileOpener   // file().read(), file().sha256()
 	Dialer   Dialer       // tcp(), tls_cert(), dns(server=)
 	Resolver Resolver     // dns() with the system resolver
 	HTTP     Transports   // http_check()
@@ -134,6 +135,12 @@ type FileStater interface {
 	Stat(path string) (fs.FileInfo, error)
 }
 
+// FileOpener opens files for reading, following symbolic links. The
+// file's Stat says what it is: file().read() reads only regular files.
+type FileOpener interface {
+	Open(path string) (fs.File, error)
+}
+
 // Dialer opens network connections; *net.Dialer is one.
 type Dialer interface {
 	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
@@ -169,6 +176,7 @@ func NewDeps() *Deps {
 		Host:     osHost{},
 		Procs:    procfs{root: hostProc()},
 		Files:    osHost{},
+		Contents: osHost{},
 		Dialer:   &net.Dialer{},
 		Resolver: net.DefaultResolver,
 		HTTP:     pool,

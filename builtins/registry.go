@@ -80,7 +80,7 @@ Lists the running processes that match every filter given: name is the executabl
 
 	{"file", RunPhase, `file(path)
 
-Reports the metadata of the file or directory at path (never its contents), following symbolic links, as a struct with exists, is_dir, size, mode (octal text such as "0644"), mtime (Unix seconds) and age_seconds. A missing file is not an error: exists is False and size, mode, mtime and age_seconds are None, so a comparison with them fails loudly instead of passing.`, file},
+Reports the metadata of the file or directory at path, following symbolic links, as a struct with exists, is_dir, size, mode (octal text such as "0644"), mtime (Unix seconds) and age_seconds. A missing file is not an error: exists is False and size, mode, mtime and age_seconds are None, so a comparison with them fails loudly instead of passing. Its contents are read only on demand: read(limit="1MiB") returns them as a string (limit is a number of bytes or a size such as "64KiB" or "2GiB"; a larger file is an error, not a cut), and sha256() returns the hex SHA-256 of them, read as a stream. Both work only on a regular file (a directory, FIFO or device is an error), inside a check, under its deadline.`, file},
 
 	{"http_check", RunPhase, `http_check(url, method="GET", headers={}, body=None, json=None, timeout="10s", retries=2, follow_redirects=True, insecure=False, ca_file=None, idempotency_key=None, expect_status=None, basic_auth=None)
 
