@@ -7,12 +7,15 @@ package builtins
 // timeout=, and reports a network failure in its result, not as an error.
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,36 +24,211 @@ import (
 	"go.starlark.net/starlark"
 )
 
-// tcp(addr, timeout="5s") opens a TCP connection to host:port and closes it.
+// MaxTCPResponse caps what tcp() reads while it waits for expect, and
+// keeps in .response.
+const MaxTCPResponse = 64 << 10
+
+// tcp(addr, send=None, expect=None, expect_re=None, tls=False,
+// server_name=None, ca_file=None, insecure=False, timeout="5s") opens a
+// TCP connection to host:port (with TLS, verified unless insecure), sends
+// send, reads until expect or expect_re matches what came back, and
+// closes it.
 func tcpCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	ctx := ctxOf(thread)
 	var (
-		addr    string
-		timeout = Duration(5 * time.Second)
+		addr     string
+		send     starlark.Value = starlark.None // a string or a secret
+		expect   optString
+		expectRe optString
+		useTLS   bool
+		sni      optString // None or "": the host of addr
+		caFile   optString // None or "": the system roots
+		insecure bool
+		timeout  = Duration(5 * time.Second)
 	)
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "addr", &addr, "timeout?", &timeout); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "addr", &addr, "send?", &send, "expect?", &expect, "expect_re?", &expectRe,
+		"tls?", &useTLS, "server_name?", &sni, "ca_file?", &caFile, "insecure?", &insecure, "timeout?", &timeout); err != nil {
 		return nil, err
 	}
 	if err := checkAddr(addr); err != nil {
 		return nil, fmt.Errorf("%s: addr: %v", b.Name(), err)
 	}
-	dialer := depsOf(thread).Dialer
+	var payload string
+	if send != starlark.None {
+		text, _, ok := Reveal(send)
+		if !ok {
+			return nil, fmt.Errorf("%s: send: got %s, want a string or a secret", b.Name(), send.Type())
+		}
+		payload = text
+	}
+	var match func([]byte) bool
+	want := "" // what the error says was expected
+	switch {
+	case expect.set && expectRe.set:
+		return nil, fmt.Errorf("%s: give expect (a substring) or expect_re (a regular expression), not both", b.Name())
+	case expect.set:
+		if expect.s == "" {
+			return nil, fmt.Errorf("%s: expect is empty; leave it out to only connect", b.Name())
+		}
+		sub := []byte(expect.s)
+		match = func(got []byte) bool { return bytes.Contains(got, sub) }
+		want = strconv.Quote(expect.s)
+	case expectRe.set:
+		re, err := regexp.Compile(expectRe.s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: expect_re %q: %v", b.Name(), expectRe.s, err)
+		}
+		match = re.Match
+		want = "a match for " + strconv.Quote(expectRe.s)
+	}
+	if !useTLS && (sni.set || caFile.set || insecure) {
+		return nil, fmt.Errorf("%s: server_name, ca_file and insecure apply only with tls=True", b.Name())
+	}
+	var roots *x509.CertPool // nil: the system's
+	if caFile.s != "" {
+		var err error
+		if roots, err = loadCAFile(caFile.s); err != nil {
+			return nil, fmt.Errorf("%s: ca_file: %v", b.Name(), err)
+		}
+	}
+	serverName := sni.s
+	if serverName == "" {
+		serverName, _, _ = net.SplitHostPort(addr)
+	}
+
+	fields := starlark.StringDict{
+		"ok":       starlark.False,
+		"response": starlark.String(""),
+		"tls":      starlark.None,
+		"error":    starlark.String(""),
+	}
 	ctx, cancel := withTimeout(ctx, time.Duration(timeout))
 	defer cancel()
 	start := time.Now()
-	conn, err := dialer.DialContext(ctx, "tcp", addr)
-	took := time.Since(start)
-	msg := ""
-	if err == nil {
-		conn.Close()
-	} else {
-		msg = dialErrorText(ctx, err)
+	done := func() (starlark.Value, error) {
+		fields["duration_ms"] = millis(time.Since(start))
+		return newStruct(b.Name(), fields), nil
 	}
-	return newStruct(b.Name(), starlark.StringDict{
-		"ok":          starlark.Bool(err == nil),
-		"duration_ms": millis(took),
-		"error":       starlark.String(msg),
-	}), nil
+	conn, err := depsOf(thread).Dialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		fields["error"] = starlark.String(dialErrorText(ctx, err))
+		return done()
+	}
+	defer conn.Close()
+	// The deadline holds for the handshake, the write and every read.
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
+	defer stop()
+
+	if useTLS {
+		tconn, info, err := tcpTLS(ctx, conn, serverName, roots, insecure, nowOf(thread))
+		if info != nil {
+			fields["tls"] = info
+		}
+		if err != nil {
+			fields["error"] = starlark.String(err.Error())
+			return done()
+		}
+		conn = tconn
+	}
+	if payload != "" {
+		if _, err := io.WriteString(conn, payload); err != nil {
+			fields["error"] = starlark.String("sending: " + ioErrorText(ctx, err))
+			return done()
+		}
+	}
+	if match == nil {
+		fields["ok"] = starlark.True
+		return done()
+	}
+	got, matched, err := readUntil(conn, match)
+	fields["response"] = starlark.String(got)
+	if matched {
+		fields["ok"] = starlark.True
+		return done()
+	}
+	received := "nothing"
+	if len(got) > 0 {
+		received = strconv.Quote(string(got[:min(len(got), 200)]))
+		if len(got) > 200 {
+			received += "…"
+		}
+	}
+	switch {
+	case errors.Is(err, io.EOF):
+		fields["error"] = starlark.String(fmt.Sprintf("the server closed the connection before sending %s; received %s", want, received))
+	case errors.Is(err, errResponseFull):
+		fields["error"] = starlark.String(fmt.Sprintf("no %s in the first %d KiB received; received %s", want, MaxTCPResponse>>10, received))
+	default:
+		fields["error"] = starlark.String(fmt.Sprintf("%s not received: %s; received %s", want, ioErrorText(ctx, err), received))
+	}
+	return done()
+}
+
+// errResponseFull ends a read that filled MaxTCPResponse without a match.
+var errResponseFull = errors.New("response limit reached")
+
+// readUntil reads from conn until match accepts what arrived, the
+// connection ends, or MaxTCPResponse bytes came without a match.
+func readUntil(conn net.Conn, match func([]byte) bool) (got []byte, matched bool, err error) {
+	buf := make([]byte, 0, 4096)
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(cap(buf), MaxTCPResponse-len(buf)))
+		}
+		n, err := conn.Read(buf[len(buf):min(cap(buf), MaxTCPResponse)])
+		buf = buf[:len(buf)+n]
+		if match(buf) {
+			return buf, true, nil
+		}
+		if err != nil {
+			return buf, false, err
+		}
+		if len(buf) >= MaxTCPResponse {
+			return buf, false, errResponseFull
+		}
+	}
+}
+
+// ioErrorText describes a failed read or write, naming the deadline that
+// ended it.
+func ioErrorText(ctx context.Context, err error) string {
+	if ctx.Err() != nil {
+		return contextText(ctx)
+	}
+	return netErrorText(err)
+}
+
+// tcpTLS runs a TLS handshake on conn and returns the connection and
+// the server certificate's facts (as tls_cert() reports them). Unless
+// insecure, a certificate that does not verify is an error, returned
+// with its facts, and nothing is sent to that server.
+func tcpTLS(ctx context.Context, conn net.Conn, serverName string, roots *x509.CertPool, insecure bool, now time.Time) (net.Conn, starlark.Value, error) {
+	conf := &tls.Config{InsecureSkipVerify: true} // verified below, after reading the dates
+	if net.ParseIP(serverName) == nil {
+		conf.ServerName = serverName
+	}
+	tconn := tls.Client(conn, conf)
+	if err := tconn.HandshakeContext(ctx); err != nil {
+		return nil, nil, fmt.Errorf("%s", ioErrorText(ctx, err))
+	}
+	certs := tconn.ConnectionState().PeerCertificates
+	if len(certs) == 0 {
+		return nil, nil, fmt.Errorf("the server presented no certificate")
+	}
+	leaf := certs[0]
+	info := certFields(leaf, now)
+	info["sans"] = certSANs(leaf)
+	opts := x509.VerifyOptions{DNSName: serverName, Roots: roots, Intermediates: x509.NewCertPool(), CurrentTime: now}
+	for _, c := range certs[1:] {
+		opts.Intermediates.AddCert(c)
+	}
+	_, verr := leaf.Verify(opts)
+	info["verified"] = starlark.Bool(verr == nil)
+	v := newStruct("tls", info)
+	if verr != nil && !insecure {
+		return nil, v, fmt.Errorf("TLS: %s", certErrorText(verr, now))
+	}
+	return tconn, v, nil
 }
 
 // dialErrorText describes a failed dial, naming the builtin's own timeout

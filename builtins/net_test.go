@@ -19,7 +19,7 @@ func TestTCP(t *testing.T) {
 	down := netRefusedAddr(t)
 	netExec(t, `
 r = tcp(OPEN)
-assert.eq(dir(r), ["duration_ms", "error", "ok"])
+assert.eq(dir(r), ["duration_ms", "error", "ok", "response", "tls"])
 assert.eq((r.ok, r.error), (True, ""))
 assert.eq(type(r.duration_ms), "float")
 assert.true(r.duration_ms >= 0)

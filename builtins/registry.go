@@ -86,9 +86,10 @@ Reports the metadata of the file or directory at path, following symbolic links,
 
 Sends one HTTP request, retrying connection failures, timeouts and 500, 429, 502, 503 and 504 answers of idempotent requests with full-jitter backoff, all within timeout. A network failure is a value, not an error: the response has ok (no error and a 2xx status, or one in expect_status), status, error (plain words, "" when there was none), headers, body (at most 1 MiB), truncated, json(), duration_ms, first_attempt_ms, attempts, url (redacted) and tls (days_left, not_after, issuer, subject) for https. url, header values, body, the basic_auth password and idempotency_key may be secrets. ca_file is a PEM bundle trusted instead of the system roots; None means the system roots. The checks of a run share one connection pool per insecure/ca_file setting.`, httpCheck},
 
-	{"tcp", RunPhase, `tcp(addr, timeout="5s")
+	{"tcp", RunPhase, `tcp(addr, send=None, expect=None, expect_re=None, tls=False, server_name=None, ca_file=None, insecure=False, timeout="5s")
 
-Opens a TCP connection to addr ("host:port") and closes it. The result has ok, duration_ms and error ("connection refused (10.0.0.5:5432)", "timed out after 5s"; "" when ok).`, tcpCheck},
+Opens a TCP connection to addr ("host:port"), optionally talks to the server, and closes it. With tls=True it completes a TLS handshake first and verifies the certificate against server_name (None: the host of addr) and ca_file (a PEM bundle; None: the system roots); a certificate that does not verify ends the check before anything is sent, unless insecure=True. send (a string or a secret) is written as is, so write "
+" where the protocol wants it. expect (a substring) or expect_re (a regular expression, RE2) makes tcp() read until what the server sent matches, the server closes the connection, 64 KiB arrived or the timeout passes. The result has ok (connected, and matched when asked to), response (what was read, at most 64 KiB; "" without expect), tls (None without tls=True, else verified, days_left, not_after, issuer, subject and sans, as tls_cert() reports them), duration_ms and error ("connection refused (10.0.0.5:5432)", "\"+PONG\" not received: timed out after 5s; received \"-ERR…\""; "" when ok). Redis: tcp(addr, send="PING\r\n", expect="+PONG"); an SMTP banner: tcp(addr, expect_re="^220 ").`, tcpCheck},
 
 	{"dns", RunPhase, `dns(name, type="A", server=None, timeout="5s")
 
