@@ -38,7 +38,8 @@ type Deps struct {
 	Memory   MemoryReader // memory()
 	Load     LoadReader   // loadavg()
 	Host     HostReader   // host()
-	Procs    ProcFS       // process()
+	Procs    ProcFS       // process(), listening()'s process names
+	Sockets  SocketTables // listening()
 	Files    FileStater   // file()
 	Contents FileOpener   // file().read(), file().sha256()
 	Dialer   Dialer       // tcp(), tls_cert(), dns(server=)
@@ -175,6 +176,7 @@ func NewDeps() *Deps {
 		Load:     osHost{},
 		Host:     osHost{},
 		Procs:    procfs{root: hostProc()},
+		Sockets:  procSockets{root: hostProc()},
 		Files:    osHost{},
 		Contents: osHost{},
 		Dialer:   &net.Dialer{},
