@@ -53,8 +53,9 @@ func file(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 		default:
 			fields = fileFields(fi, now)
 		}
-		fields["read"] = starlark.NewBuiltin("read", fileRead(path))
-		fields["sha256"] = starlark.NewBuiltin("sha256", fileSHA256(path))
+		// The methods open the path stat saw; errors name it as written.
+		fields["read"] = starlark.NewBuiltin("read", fileRead(path, resolvePath(thread, path)))
+		fields["sha256"] = starlark.NewBuiltin("sha256", fileSHA256(path, resolvePath(thread, path)))
 		return fields, nil
 	})
 }
@@ -66,14 +67,14 @@ const DefaultReadLimit = 1 << 20
 // contents of the regular file at path, or an error when it holds more
 // than limit bytes: a check that compares a config file must not read a
 // log of gigabytes by mistake.
-func fileRead(path string) Fn {
+func fileRead(path, open string) Fn {
 	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		limit := byteSize(DefaultReadLimit)
 		if err := starlark.UnpackArgs("file.read", args, kwargs, "limit?", &limit); err != nil {
 			return nil, err
 		}
 		var data []byte
-		err := openRegular(thread, "file.read", path, func(f io.Reader, size int64) error {
+		err := openRegular(thread, "file.read", path, open, func(f io.Reader, size int64) error {
 			if size > int64(limit) {
 				return fmt.Errorf("is %s, more than the limit of %s; pass a larger limit= if reading it all is intended", formatBytes(size), formatBytes(int64(limit)))
 			}
@@ -94,13 +95,13 @@ func fileRead(path string) Fn {
 // fileSHA256 makes file(path).sha256(), the hex SHA-256 of the contents
 // of the regular file at path, read as a stream (no size limit; the
 // check's deadline bounds it).
-func fileSHA256(path string) Fn {
+func fileSHA256(path, open string) Fn {
 	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		if err := starlark.UnpackArgs("file.sha256", args, kwargs); err != nil {
 			return nil, err
 		}
 		var sum string
-		err := openRegular(thread, "file.sha256", path, func(f io.Reader, _ int64) error {
+		err := openRegular(thread, "file.sha256", path, open, func(f io.Reader, _ int64) error {
 			h := sha256.New()
 			if _, err := io.Copy(h, f); err != nil {
 				return err
@@ -115,10 +116,11 @@ func fileSHA256(path string) Fn {
 	}
 }
 
-// openRegular opens path through the Deps, refuses anything but a regular
-// file (a FIFO would block, a device never end), and passes it to use,
-// under the check's deadline. Errors read "name: path: what".
-func openRegular(thread *starlark.Thread, name, path string, use func(f io.Reader, size int64) error) error {
+// openRegular opens the file open (path as the script wrote it, resolved)
+// through the Deps, refuses anything but a regular file (a FIFO would
+// block, a device never end), and passes it to use, under the check's
+// deadline. Errors read "name: path: what".
+func openRegular(thread *starlark.Thread, name, path, open string, use func(f io.Reader, size int64) error) error {
 	ctx := Context(thread)
 	if ctx == nil {
 		return fmt.Errorf("%s() can only be called inside a check function (the load phase has no side effects)", name)
@@ -128,7 +130,7 @@ func openRegular(thread *starlark.Thread, name, path string, use func(f io.Reade
 	}
 	opener := depsOf(thread).Contents
 	_, err := withContext(ctx, func() (struct{}, error) {
-		f, err := opener.Open(path)
+		f, err := opener.Open(open)
 		if err != nil {
 			return struct{}{}, pathErr(err)
 		}

@@ -102,3 +102,22 @@ func TestFileReadAndSHA256(t *testing.T) {
 		t.Errorf("read() in the load phase: %v", err)
 	}
 }
+
+// A relative path reads from the script's directory, like file()'s stat.
+func TestFileReadRelative(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "expected.conf"), []byte("x=1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	thread := &starlark.Thread{}
+	SetContext(thread, t.Context())
+	SetDir(thread, dir)
+	f, err := starlark.Call(thread, Predeclared()["file"], starlark.Tuple{starlark.String("expected.conf")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, _ := f.(starlark.HasAttrs).Attr("read")
+	if v, err := starlark.Call(thread, read, nil, nil); err != nil || v != starlark.String("x=1\n") {
+		t.Errorf("read() = %v, %v", v, err)
+	}
+}
