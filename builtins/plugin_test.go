@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"go.starlark.net/starlark"
+	"go.uber.org/goleak"
 
 	"github.com/infra-guard/infra-guard/result"
 )
@@ -233,6 +234,8 @@ func TestPluginBadInput(t *testing.T) {
 }
 
 func TestPluginKilledWithItsGroupAtTheDeadline(t *testing.T) {
+	// plugin() returns with its readers and its deadline watcher gone.
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	pidFile := filepath.Join(t.TempDir(), "child.pid")
 	dir := pluginDir(t, map[string]string{
 		"check_hang": `sleep 300 & echo $! > "$PIDFILE"; echo "started"; wait`,
@@ -264,6 +267,7 @@ func TestPluginKilledWithItsGroupAtTheDeadline(t *testing.T) {
 }
 
 func TestPluginDaemonDoesNotOutliveIt(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	pidFile := filepath.Join(t.TempDir(), "daemon.pid")
 	// The daemon keeps stdout open: plugin() must not wait for it.
 	dir := pluginDir(t, map[string]string{
