@@ -171,7 +171,7 @@ type Transports interface {
 func NewDeps() *Deps {
 	pool := newHTTPPool()
 	return &Deps{
-		Disks:    osHost{},
+		Disks:    hostDisks{root: os.Getenv("HOST_ROOT"), proc: hostProc()},
 		Memory:   osHost{},
 		Load:     osHost{},
 		Host:     osHost{},

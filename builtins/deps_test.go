@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -327,4 +329,32 @@ func TestDepsHTTPConnectionsOutliveTheRun(t *testing.T) {
 		t.Errorf("after Close: %d connections, want 2 (the idle one was closed)", n)
 	}
 	d.Close()
+}
+
+// TestHostDisks is the DaemonSet case: with the host's / mounted at a root
+// and its /proc elsewhere, disk("/") is statfs of the host's root, typed
+// from the host's mount table (PID 1's), and disks() lists the host's
+// mounts, each statted under the root.
+func TestHostDisks(t *testing.T) {
+	root, proc := t.TempDir(), t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "srv"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(proc, "1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mountinfo := "22 1 8:1 / / rw,relatime shared:1 - hostrootfs /dev/sda1 rw\n" +
+		"23 22 0:21 / /proc rw - proc proc rw\n" +
+		"24 22 8:2 / /srv rw,relatime shared:2 - hostsrvfs /dev/sda2 rw\n"
+	if err := os.WriteFile(filepath.Join(proc, "1", "mountinfo"), []byte(mountinfo), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := testDeps(t)
+	d.Disks = hostDisks{root: root, proc: proc}
+	depsExec(t, d, NewRun(), `
+assert.eq(disk("/").fstype, "hostrootfs")
+assert.eq(disk("/srv").fstype, "hostsrvfs")
+assert.true(disk("/").total > 0)
+assert.eq([(x.path, x.fstype) for x in disks()], [("/", "hostrootfs"), ("/srv", "hostsrvfs")])
+`)
 }

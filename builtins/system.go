@@ -46,7 +46,11 @@ func disk(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 		if err != nil {
 			return nil, err // a bare errno: sample() adds the path
 		}
-		if fstype := mountFstype(mountsOf(thread, ctx, disks), path); fstype != "" {
+		root := ""
+		if h, ok := disks.(hostDisks); ok {
+			root = h.root
+		}
+		if fstype := mountFstype(mountsOf(thread, ctx, disks), root, path); fstype != "" {
 			u.Fstype = fstype
 		}
 		// The path as the script wrote it: gopsutil's UsageStat.Path is
@@ -75,10 +79,16 @@ func diskFields(path string, u DiskUsage) starlark.StringDict {
 // system calls directly where that is simpler or faster.
 type osHost struct{}
 
+// hostDisks is the production Disks. In a container that mounts the
+// host's / at root ($HOST_ROOT) and its /proc at proc ($HOST_PROC), as a
+// DaemonSet does, disk("/") is the host's root file system and disks() the
+// host's mounts; otherwise root is "" and proc "/proc".
+type hostDisks struct{ root, proc string }
+
 // Statfs is statfs(path) through gopsutil, which names the type from the
-// file system's magic number.
-func (osHost) Statfs(ctx context.Context, path string) (DiskUsage, error) {
-	u, err := psdisk.UsageWithContext(ctx, path)
+// file system's magic number; path is the host's, under root.
+func (h hostDisks) Statfs(ctx context.Context, path string) (DiskUsage, error) {
+	u, err := psdisk.UsageWithContext(ctx, filepath.Join(h.root, path))
 	if err != nil {
 		return DiskUsage{}, err
 	}
@@ -92,9 +102,13 @@ func diskUsageOf(u *psdisk.UsageStat) DiskUsage {
 	}
 }
 
-// Mounts reads this process's mount table (not PID 1's, which belongs to
-// another mount namespace in a container that shares the host's PIDs).
-func (osHost) Mounts(context.Context) ([]Mount, error) {
+// Mounts reads this process's mount table — not PID 1's, which belongs to
+// another mount namespace in a container that shares the host's PIDs —
+// unless the host's /proc is mounted elsewhere: then the host's, PID 1's.
+func (h hostDisks) Mounts(context.Context) ([]Mount, error) {
+	if h.proc != "" && h.proc != "/proc" {
+		return readMountinfo(filepath.Join(h.proc, "1", "mountinfo"))
+	}
 	return readMountinfo("/proc/self/mountinfo")
 }
 
@@ -121,7 +135,10 @@ func mountsOf(thread *starlark.Thread, ctx context.Context, d Disks) []Mount {
 // say. The mount is the one with the longest mount point that contains
 // the path once symlinks are resolved; among mounts stacked on one mount
 // point the last, which hides the others, wins.
-func mountFstype(mounts []Mount, path string) string {
+//
+// Under a host root, path is the host's: its symlinks are resolved inside
+// root (an absolute link target still resolves from this container's /).
+func mountFstype(mounts []Mount, root, path string) string {
 	if len(mounts) == 0 {
 		return ""
 	}
@@ -129,8 +146,10 @@ func mountFstype(mounts []Mount, path string) string {
 	if err != nil {
 		return ""
 	}
-	if resolved, err := filepath.EvalSymlinks(abs); err == nil {
-		abs = resolved
+	if resolved, err := filepath.EvalSymlinks(filepath.Join(root, abs)); err == nil {
+		if rel, err := filepath.Rel(filepath.Join(root, "/"), resolved); err == nil && !strings.HasPrefix(rel, "..") {
+			abs = filepath.Join("/", rel)
+		}
 	}
 	var best Mount
 	for _, m := range mounts {
@@ -570,9 +589,11 @@ func uptimeSeconds() (float64, error) {
 // "ubuntu" and "24.04", "debian" and "12", "alpine" and "3.20.3". Both are
 // "" when the file is missing (a scratch container).
 func osRelease() (id, version string) {
-	data, err := os.ReadFile("/etc/os-release")
+	// In a DaemonSet, the host's / is mounted at $HOST_ROOT: its release.
+	root := os.Getenv("HOST_ROOT")
+	data, err := os.ReadFile(filepath.Join(root, "/etc/os-release"))
 	if err != nil {
-		data, _ = os.ReadFile("/usr/lib/os-release")
+		data, _ = os.ReadFile(filepath.Join(root, "/usr/lib/os-release"))
 	}
 	for line := range strings.Lines(string(data)) {
 		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
