@@ -50,6 +50,11 @@ type Deps struct {
 	// as the time module's clock too, so time.now() in the script agrees;
 	// nil means the real clock. Elapsed times always use the real clock.
 	Now func() time.Time
+	// Sleep, when not nil, is called instead of waiting between the
+	// attempts of http_check, with how long the wait would have been: a
+	// fake clock (infra-guard test) advances Now by that much, so a
+	// retry sequence takes no real time. nil means really waiting.
+	Sleep func(time.Duration)
 
 	closers []func()
 }

@@ -70,6 +70,9 @@ type httpRequest struct {
 	basicUser  string
 	basicPass  string
 	hasBasic   bool
+	// sleep, when not nil, stands in for the wait between attempts
+	// (Deps.Sleep: a fake clock advances instead of time passing).
+	sleep func(time.Duration)
 }
 
 // http_check(url, method="GET", headers={}, body=None, json=None,
@@ -85,6 +88,7 @@ func httpCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	if err != nil {
 		return nil, fmt.Errorf("%s: ca_file: %w", b.Name(), err)
 	}
+	req.sleep = depsOf(thread).Sleep
 	return req.do(ctx, rt, loggerOf(thread).With("check", thread.Name), func() time.Time { return nowOf(thread) },
 		func(detail string) { noteProgress(thread, detail) }), nil
 }
@@ -441,6 +445,10 @@ func (r *httpRequest) do(ctx context.Context, rt http.RoundTripper, log *slog.Lo
 		RetryMax:   r.retries,
 		CheckRetry: c.checkRetry,
 		Backoff: func(_, _ time.Duration, _ int, _ *http.Response) time.Duration {
+			if r.sleep != nil {
+				r.sleep(c.nextWait)
+				return 0
+			}
 			return c.nextWait
 		},
 		ErrorHandler:   func(resp *http.Response, err error, _ int) (*http.Response, error) { return resp, err },

@@ -136,6 +136,7 @@ func (g *Guard) runCheck(runCtx context.Context, opts RunOptions, shared *builti
 	}
 	ctx, cancel := context.WithTimeoutCause(runCtx, timeout, fmt.Errorf("timed out after %s", timeout))
 	defer cancel()
+	ctx = context.WithValue(ctx, checkNameKey{}, c.Name)
 
 	thread := &starlark.Thread{Name: c.Name, Print: printer(opts.Logger)}
 	thread.SetMaxExecutionSteps(opts.MaxSteps)
