@@ -71,4 +71,3 @@ func (a *app) execTest(ctx context.Context, args []string, runPattern, format st
 	}
 	return exitError{rep.ExitCode}
 }
-

@@ -192,7 +192,7 @@ func (t *T) fail(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 // returns {check name: result}; t.exit_code is the run's exit code.
 func (t *T) run(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var (
-		script     = "guard.star"
+		script                    = "guard.star"
 		only, tags starlark.Value = starlark.None, starlark.None
 	)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "script?", &script, "only?", &only, "tags?", &tags); err != nil {
