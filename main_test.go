@@ -220,6 +220,9 @@ func TestExamples(t *testing.T) {
 		t.Fatalf("no examples found: %v", err)
 	}
 	for _, script := range scripts {
+		if strings.HasSuffix(script, "_test.star") {
+			continue // TestExampleTests runs them
+		}
 		t.Run(filepath.Base(script), func(t *testing.T) {
 			var stdout, stderr strings.Builder
 			code := cli.Main([]string{"run", "--warn-ok", "--format", "json", script}, cli.Env{Stdout: &stdout, Stderr: &stderr})
@@ -230,6 +233,16 @@ func TestExamples(t *testing.T) {
 				t.Errorf("report does not match the schema: %v", err)
 			}
 		})
+	}
+}
+
+// TestExampleTests runs the examples' own tests (examples/*_test.star)
+// through infra-guard test: they must all pass.
+func TestExampleTests(t *testing.T) {
+	var stdout, stderr strings.Builder
+	code := cli.Main([]string{"test", "--log-level", "warn", "examples"}, cli.Env{Stdout: &stdout, Stderr: &stderr})
+	if code != 0 {
+		t.Errorf("infra-guard test examples exited %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
 	}
 }
 

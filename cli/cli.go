@@ -400,13 +400,7 @@ func (a *app) commands() *ffcli.Command {
 		FlagSet:    a.flagSet("run", a.runFlags, a.libFlags),
 		Exec:       a.execRun,
 	})
-	vetCmd := a.command(&ffcli.Command{
-		Name:       "vet",
-		ShortUsage: "infra-guard vet [flags] [SCRIPT]",
-		ShortHelp:  "report every syntax, name and load error of SCRIPT without running any check",
-		FlagSet:    a.flagSet("vet", a.logFlags, a.libFlags),
-		Exec:       a.execVet,
-	})
+	vetCmd := a.vetCommand()
 	listCmd := a.command(&ffcli.Command{
 		Name:       "list",
 		ShortUsage: "infra-guard list [flags] [SCRIPT]",

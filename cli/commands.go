@@ -1,6 +1,7 @@
 package cli
 
-// This file holds the commands: run, vet and list.
+// This file holds the commands run and list (vet is in vet.go, test in
+// test.go).
 
 import (
 	"cmp"
@@ -174,32 +175,23 @@ func (a *app) reportTo(format string, opts report.Options, w io.Writer, rep *res
 	return r.Report(w, rep)
 }
 
-func (a *app) execVet(ctx context.Context, args []string) error {
-	logger, s, err := a.prepare(args)
-	if err != nil {
-		return err
-	}
-	g, errs := runtime.Vet(ctx, s.Path, s.Src, a.loadOptions(logger))
-	a.releaseOutput()
-	if len(errs) > 0 {
-		return a.diagnostics(errs)
-	}
-	fmt.Fprintf(a.env.Stdout, "%s: ok, %d checks\n", s.Path, len(g.Checks))
-	return nil
-}
-
 func (a *app) execList(ctx context.Context, args []string) error {
 	logger, s, err := a.prepare(args)
 	if err != nil {
 		return err
 	}
-	g, err := runtime.Load(ctx, s.Path, s.Src, a.loadOptions(logger))
+	opts := a.loadOptions(logger)
+	opts.Placeholders = true // list works without the configuration
+	g, err := runtime.Load(ctx, s.Path, s.Src, opts)
 	a.releaseOutput()
 	var loadErr *runtime.LoadError
 	if errors.As(err, &loadErr) {
 		return a.diagnostics(loadErr.Diagnostics)
 	} else if err != nil {
 		return err
+	}
+	for _, n := range g.Notes {
+		logger.Info("note: "+n.Msg, "script", n.File, "line", n.Line)
 	}
 	tw := tabwriter.NewWriter(a.env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tTIMEOUT\tTAGS\tAFTER\tLOCATION")

@@ -15,7 +15,12 @@ import (
 )
 
 // LoadError lists everything that stopped a script from loading.
-type LoadError struct{ Diagnostics []result.Diagnostic }
+type LoadError struct {
+	Diagnostics []result.Diagnostic
+	// Notes are the variables that were not set, under
+	// LoadOptions.Placeholders: not what stopped the load.
+	Notes []result.Diagnostic
+}
 
 func (e *LoadError) Error() string { return lines(e.Diagnostics) }
 

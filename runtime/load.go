@@ -6,8 +6,12 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
+	"regexp"
 	"time"
+
+	"go.starlark.net/resolve"
 
 	"go.starlark.net/starlark"
 
@@ -17,8 +21,11 @@ import (
 
 // Guard is a loaded script, ready to run (and to run again).
 type Guard struct {
-	Script  string   // path as given, or DefaultScriptName
-	Checks  []*Check // in registration order
+	Script string   // path as given, or DefaultScriptName
+	Checks []*Check // in registration order
+	// Notes are the variables that were not set, when loaded with
+	// LoadOptions.Placeholders.
+	Notes   []result.Diagnostic
 	load    LoadOptions
 	secrets []builtins.SecretValue
 	dir     string // relative paths in builtins resolve from here; "": the working directory
@@ -58,30 +65,42 @@ func Load(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guar
 	embedded := src != nil
 	src, d := mainSource(path, src)
 	if d != nil {
-		return nil, &LoadError{[]result.Diagnostic{*d}}
+		return nil, &LoadError{Diagnostics: []result.Diagnostic{*d}}
 	}
 	err := execMain(thread, path, src, ld.predeclared)
 	// Every problem with the environment comes first, all of them, then
 	// what stopped the script (often a consequence of one of them).
-	errs := cfg.Errors()
+	errs, notes := cfg.Errors(), []result.Diagnostic(nil)
+	if opts.Placeholders {
+		errs, notes = unset(errs)
+	}
 	if err != nil {
 		ds := diagnose(err)
 		if pos, ok := starlarkPos(err); ok && tooManySteps {
 			ds = []result.Diagnostic{at(pos, fmt.Sprintf("the load phase exceeded the step budget of %d steps (an endless loop at top level? raise it with --max-steps)", opts.MaxSteps))}
 		}
-		return nil, &LoadError{append(errs, ds...)}
+		for i, d := range ds {
+			ds[i].Msg = didYouMean(d.Msg, keys(ld.predeclared))
+			if d.File == path {
+				ds[i].Msg = pythonHint(ds[i].Msg, lineOf(src, int32(d.Line)))
+			}
+		}
+		return nil, &LoadError{Diagnostics: append(errs, ds...), Notes: notes}
+	}
+	if !opts.lintDone {
+		errs = append(errs, lintMain(path, src, ld.predeclared, opts.Logger)...)
 	}
 	errs = append(errs, reg.validate()...)
 	if len(errs) == 0 && len(reg.checks) == 0 {
 		errs = append(errs, noChecks(path))
 	}
 	if len(errs) > 0 {
-		return nil, &LoadError{errs}
+		return nil, &LoadError{Diagnostics: errs, Notes: notes}
 	}
 	for _, c := range reg.checks {
 		c.freeze()
 	}
-	g := &Guard{Script: path, Checks: reg.checks, load: opts, secrets: cfg.Secrets()}
+	g := &Guard{Script: path, Checks: reg.checks, Notes: notes, load: opts, secrets: cfg.Secrets()}
 	if !embedded { // a file: its directory, as for load()
 		g.dir = filepath.Dir(path)
 	}
@@ -106,4 +125,43 @@ func execMain(thread *starlark.Thread, path string, src any, predeclared starlar
 	}()
 	_, err = starlark.ExecFileOptions(dialect, thread, path, src, predeclared)
 	return err
+}
+
+// unsetRE matches what env(), require_env() and secret() record for a
+// variable that is not set.
+var unsetRE = regexp.MustCompile(`^(env|require_env|secret): [A-Za-z_][A-Za-z0-9_]* is not set`)
+
+// unset moves the diagnostics of variables that are not set from errs to
+// notes, saying what the load went on with.
+func unset(errs []result.Diagnostic) (rest, notes []result.Diagnostic) {
+	for _, d := range errs {
+		if unsetRE.MatchString(d.Msg) {
+			d.Msg += "; loaded with a placeholder (the zero value of its type)"
+			notes = append(notes, d)
+			continue
+		}
+		rest = append(rest, d)
+	}
+	return rest, notes
+}
+
+// lintMain runs the strict checks of vet (lint.go) on the main script of a
+// run: their errors stop it like load errors, their warnings are logged.
+func lintMain(path string, src []byte, predeclared starlark.StringDict, logger *slog.Logger) []result.Diagnostic {
+	f, err := dialect.Parse(path, src, 0)
+	if err != nil {
+		return nil // the load itself would have failed
+	}
+	if resolve.File(f, predeclared.Has, starlark.Universe.Has) != nil {
+		return nil
+	}
+	var errs []result.Diagnostic
+	for _, fd := range lint(f) {
+		if fd.Severity == SevError {
+			errs = append(errs, fd.Diagnostic)
+			continue
+		}
+		logger.Warn(fd.Msg, "script", fd.File, "line", fd.Line)
+	}
+	return errs
 }

@@ -65,6 +65,14 @@ type LoadOptions struct {
 	OnSecret func(name, value string)
 	// Libs says where team libraries (load("@NAME//…")) come from.
 	Libs LibOptions
+	// Placeholders lets the load go on when env(), require_env() or
+	// secret() name a variable that is not set: each gets its typed zero
+	// value and a note in Guard.Notes instead of an error, so vet and list
+	// work without the real configuration (a pre-commit hook, CI without
+	// secrets). Never for a run: its checks would use the placeholders.
+	Placeholders bool
+
+	lintDone bool // VetAll has linted every file already
 }
 
 func (o LoadOptions) withDefaults() LoadOptions {
