@@ -67,9 +67,8 @@ func VetAll(ctx context.Context, path string, src []byte, opts LoadOptions) (*Gu
 				d.Msg = didYouMean(d.Msg, names)
 				out = append(out, Finding{d, SevError})
 			}
-		} else {
-			out = append(out, lint(f)...)
 		}
+		out = append(out, lint(f)...)
 		for _, stmt := range f.Stmts {
 			load, ok := stmt.(*syntax.LoadStmt)
 			if !ok {

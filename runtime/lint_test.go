@@ -1,0 +1,99 @@
+package runtime
+
+import (
+	"strings"
+	"testing"
+
+	"go.starlark.net/resolve"
+	"go.starlark.net/starlark"
+)
+
+func lintText(t *testing.T, src string) []string {
+	t.Helper()
+	f, err := dialect.Parse("guard.star", src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre := predeclared(nil)
+	if err := resolve.File(f, pre.Has, starlark.Universe.Has); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, fd := range lint(f) {
+		out = append(out, fd.String())
+	}
+	return out
+}
+
+func TestLintReturnsNone(t *testing.T) {
+	for _, tt := range []struct {
+		body string
+		want string // "" for no finding
+	}{
+		{"    return True", ""},
+		{"    if x():\n        return ok()\n    else:\n        return fail()", ""},
+		{"    if x():\n        return ok()\n    elif y():\n        return warn()", "returns None on line 5"},
+		{"    while True:\n        return ok()", ""},
+		{"    while True:\n        if x():\n            break\n    return ok()", ""},
+		{"    while True:\n        if x():\n            break", "returns None on line 4"},
+		{"    for a in []:\n        return ok()", "returns None on line 3"},
+		{"    def inner():\n        return\n    return inner()", ""},
+		{"    x()", "returns None on line 2"},
+	} {
+		got := strings.Join(lintText(t, "def f():\n"+tt.body+"\ndef x(): return 1\ndef y(): return 1\ncheck(\"f\", f)\n"), "\n")
+		if tt.want == "" && got != "" || !strings.Contains(got, tt.want) {
+			t.Errorf("body\n%s\ngot %q, want %q", tt.body, got, tt.want)
+		}
+	}
+}
+
+func TestLintLoopVariable(t *testing.T) {
+	got := lintText(t, `
+def port(a):
+    return True
+def reads_global():
+    return port(a)
+for a in ["x", "y"]:
+    check("l " + a, lambda: port(a))
+    check("d " + a, reads_global)
+    check("args " + a, port, args = [a])
+    check("param " + a, lambda a = a: port(a))
+    if a:
+        check("nested " + a, lambda: port(a))
+`)
+	want := []string{"guard.star:7:5:", "guard.star:8:5:", "guard.star:12:9:"}
+	if len(got) != len(want) {
+		t.Fatalf("got %d findings, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(got[i], w) || !strings.Contains(got[i], "loop variable a") {
+			t.Errorf("finding %d = %q, want one at %s about a", i, got[i], w)
+		}
+	}
+}
+
+func TestLintThreshold(t *testing.T) {
+	for src, want := range map[string]bool{
+		`threshold(1, warn = 90, crit = 80)`:      true,
+		`threshold(1, 90, 80)`:                    true,
+		`threshold(1, crit = 80, warn = 90)`:      true,
+		`threshold(1, warn = -1, crit = -2)`:      true,
+		`threshold(1, warn = 80, crit = 90)`:      false,
+		`threshold(1, warn = "10:", crit = "5:")`: false,
+		`threshold(1, warn = 90)`:                 false,
+	} {
+		got := lintText(t, "X = "+src+"\n")
+		if (len(got) > 0) != want {
+			t.Errorf("%s: got %q, want a finding: %v", src, got, want)
+		}
+	}
+}
+
+func TestNearest(t *testing.T) {
+	names := []string{"threshold", "process", "disk", "disks", "tcp", "LIMITS"}
+	for name, want := range map[string]string{"threshhold": "threshold", "proces": "process", "dsk": "disk", "tpc": "", "xyz": "", "LIMTS": "LIMITS"} {
+		if got := nearest(name, names); got != want {
+			t.Errorf("nearest(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
