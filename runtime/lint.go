@@ -182,17 +182,20 @@ func returnsNone(def *syntax.DefStmt) (int, bool) {
 // ends reports whether every path through stmts ends in a return (or
 // an endless loop); a path that falls off the end returns None.
 func ends(stmts []syntax.Stmt) bool {
-	if len(stmts) == 0 {
-		return false
-	}
-	switch s := stmts[len(stmts)-1].(type) {
-	case *syntax.ReturnStmt:
-		return true
-	case *syntax.IfStmt:
-		return ends(s.True) && ends(s.False)
-	case *syntax.WhileStmt:
-		// while True: with no break never falls off.
-		return isName(s.Cond, "True") && !breaks(s.Body)
+	for _, stmt := range stmts {
+		switch s := stmt.(type) {
+		case *syntax.ReturnStmt:
+			return true
+		case *syntax.IfStmt:
+			if ends(s.True) && ends(s.False) {
+				return true
+			}
+		case *syntax.WhileStmt:
+			// while True: with no break never falls off.
+			if isName(s.Cond, "True") && !breaks(s.Body) {
+				return true
+			}
+		}
 	}
 	return false
 }

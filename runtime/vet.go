@@ -68,7 +68,9 @@ func VetAll(ctx context.Context, path string, src []byte, opts LoadOptions) (*Gu
 				out = append(out, Finding{d, SevError})
 			}
 		}
-		out = append(out, lint(f)...)
+		found := append(lint(f), buildifierLint(ld.name(id), src)...)
+		slices.SortStableFunc(found, func(a, b Finding) int { return a.Line - b.Line })
+		out = append(out, found...)
 		for _, stmt := range f.Stmts {
 			load, ok := stmt.(*syntax.LoadStmt)
 			if !ok {
