@@ -9,6 +9,7 @@ package builtins
 
 import (
 	"context"
+	"crypto/x509"
 	"io/fs"
 	"net"
 	"net/http"
@@ -55,6 +56,9 @@ type Deps struct {
 	// fake clock (infra-guard test) advances Now by that much, so a
 	// retry sequence takes no real time. nil means really waiting.
 	Sleep func(time.Duration)
+	// Roots, when not nil, are the CAs tls_cert() trusts when the script
+	// gives no ca_file, instead of the system's (a test's fake CA).
+	Roots *x509.CertPool
 
 	closers []func()
 }

@@ -410,7 +410,7 @@ func tlsCert(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	if err := checkAddr(addr); err != nil {
 		return nil, fmt.Errorf("%s: addr: %v", b.Name(), err)
 	}
-	var roots *x509.CertPool // nil: the system's
+	roots := depsOf(thread).Roots // nil: the system's
 	if caFile.s != "" {
 		var err error
 		if roots, err = loadCAFile(resolvePath(thread, caFile.s)); err != nil {

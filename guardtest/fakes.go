@@ -32,19 +32,20 @@ const (
 // fakeModule is t.fake.
 func (w *world) fakeModule() starlark.StringDict {
 	fns := map[string]func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error){
-		"disk":    w.fakeDisk,
-		"disks":   w.fakeDisks,
-		"memory":  w.fakeMemory,
-		"loadavg": w.fakeLoadavg,
-		"host":    w.fakeHost,
-		"process": w.fakeProcess,
-		"file":    w.fakeFile,
-		"http":    w.fakeHTTP,
-		"tcp":     w.fakeTCP,
-		"dns":     w.fakeDNS,
-		"env":     w.fakeEnv,
-		"secret":  w.fakeEnv,
-		"now":     w.fakeNow,
+		"disk":     w.fakeDisk,
+		"disks":    w.fakeDisks,
+		"memory":   w.fakeMemory,
+		"loadavg":  w.fakeLoadavg,
+		"host":     w.fakeHost,
+		"process":  w.fakeProcess,
+		"file":     w.fakeFile,
+		"http":     w.fakeHTTP,
+		"tcp":      w.fakeTCP,
+		"dns":      w.fakeDNS,
+		"tls_cert": w.fakeTLSCert,
+		"env":      w.fakeEnv,
+		"secret":   w.fakeEnv,
+		"now":      w.fakeNow,
 	}
 	d := make(starlark.StringDict, len(fns))
 	for name, fn := range fns {

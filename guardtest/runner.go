@@ -97,7 +97,16 @@ func Run(ctx context.Context, files []string, opts Options) *result.Report {
 	start := time.Now()
 	rep := &result.Report{Script: strings.Join(files, " "), Started: start}
 	for _, f := range files {
-		rep.Checks = append(rep.Checks, runFile(ctx, f, opts)...)
+		checks := runFile(ctx, f, opts)
+		if len(files) > 1 {
+			// Tests of different files may share names (test_healthy).
+			for i := range checks {
+				if checks[i].Name != f {
+					checks[i].Name = f + ": " + checks[i].Name
+				}
+			}
+		}
+		rep.Checks = append(rep.Checks, checks...)
 	}
 	rep.Duration = time.Since(start)
 	rep.ExitCode = ExitPass

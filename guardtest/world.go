@@ -9,6 +9,7 @@ package guardtest
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -46,6 +47,9 @@ type world struct {
 	http     map[string]*fakeHTTP // by "METHOD url"
 	tcp      map[string]fakeConn
 	dns      map[string]fakeDNS // by "TYPE name"
+	tls      map[string]fakeTLS // by addr
+	ca       *fakeCA            // the CA roots trusts, made on first use
+	roots    *x509.CertPool
 	env      map[string]string
 	// onSecret gets every value given to t.fake.secret, for the output
 	// scrubber, as soon as it is given.
@@ -64,6 +68,7 @@ func newWorld(onSecret func(name, value string)) *world {
 		http:     map[string]*fakeHTTP{},
 		tcp:      map[string]fakeConn{},
 		dns:      map[string]fakeDNS{},
+		tls:      map[string]fakeTLS{},
 		env:      map[string]string{},
 		misses:   map[string][]string{},
 	}
@@ -83,7 +88,19 @@ func (w *world) deps() *builtins.Deps {
 		HTTP:     w,
 		Now:      w.Now,
 		Sleep:    w.advance,
+		Roots:    w.rootPool(),
 	}
+}
+
+// rootPool is the pool of CAs tls_cert() trusts: the world's own, made
+// now if no fake has made it yet.
+func (w *world) rootPool() *x509.CertPool {
+	if _, err := w.trustedCA(); err != nil {
+		return x509.NewCertPool() // trusts nothing; every verification fails
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.roots
 }
 
 // Now is the fake clock.
@@ -305,7 +322,13 @@ type fakeConn struct {
 func (w *world) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	w.mu.Lock()
 	c, ok := w.tcp[addr]
+	f, isTLS := w.tls[addr]
 	w.mu.Unlock()
+	// A t.fake.tcp error wins: the port is closed whatever certificate
+	// would be behind it.
+	if isTLS && network == "tcp" && (!ok || c.err == "") {
+		return w.dialTLS(ctx, f)
+	}
 	if !ok || network != "tcp" {
 		probe := fmt.Sprintf("tcp(%q)", addr)
 		if network != "tcp" {
