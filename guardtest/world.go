@@ -329,12 +329,11 @@ func (w *world) DialContext(ctx context.Context, network, addr string) (net.Conn
 	if isTLS && network == "tcp" && (!ok || c.err == "") {
 		return w.dialTLS(ctx, f)
 	}
-	if !ok || network != "tcp" {
-		probe := fmt.Sprintf("tcp(%q)", addr)
-		if network != "tcp" {
-			probe = fmt.Sprintf("a %s connection to %s (dns(server=) is not faked; use the system resolver in tests)", network, addr)
-		}
-		return nil, w.noFake(ctx, probe, fmt.Sprintf("t.fake.tcp(%q)", addr))
+	switch {
+	case network != "tcp":
+		return nil, w.noFake(ctx, fmt.Sprintf("dns(server=%q)", addr), "nothing: dns(server=) cannot be faked; test with the system resolver and t.fake.dns")
+	case !ok:
+		return nil, w.noFake(ctx, fmt.Sprintf("tcp(%q)", addr), fmt.Sprintf("t.fake.tcp(%q)", addr))
 	}
 	if err := wait(ctx, c.latency); err != nil {
 		return nil, err

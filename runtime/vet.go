@@ -61,14 +61,16 @@ func VetAll(ctx context.Context, path string, src []byte, opts LoadOptions) (*Gu
 			}
 			return
 		}
+		var found []Finding
 		if err := resolve.File(f, ld.predeclaredFor(id).Has, starlark.Universe.Has); err != nil {
 			names := slices.Concat(keys(ld.predeclaredFor(id)), keys(starlark.Universe), globalNames(f))
 			for _, d := range diagnose(err) {
 				d.Msg = didYouMean(d.Msg, names)
-				out = append(out, Finding{d, SevError})
+				found = append(found, Finding{d, SevError})
 			}
 		}
-		found := append(lint(f), buildifierLint(ld.name(id), src)...)
+		found = append(found, lint(f)...)
+		found = append(found, buildifierLint(ld.name(id), src)...)
 		slices.SortStableFunc(found, func(a, b Finding) int { return a.Line - b.Line })
 		out = append(out, found...)
 		for _, stmt := range f.Stmts {
