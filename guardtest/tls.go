@@ -55,7 +55,7 @@ func newCA(name string, now time.Time) (*fakeCA, error) {
 	return &fakeCA{cert, key}, err
 }
 
-// ca is the world's trusted CA, made on first use.
+// trustedCA is the world's trusted CA, made on first use.
 func (w *world) trustedCA() (*fakeCA, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -65,7 +65,6 @@ func (w *world) trustedCA() (*fakeCA, error) {
 			return nil, err
 		}
 		w.ca = ca
-		w.roots = x509.NewCertPool()
 		w.roots.AddCert(ca.cert)
 	}
 	return w.ca, nil

@@ -69,6 +69,7 @@ func newWorld(onSecret func(name, value string)) *world {
 		tcp:      map[string]fakeConn{},
 		dns:      map[string]fakeDNS{},
 		tls:      map[string]fakeTLS{},
+		roots:    x509.NewCertPool(), // the CA is added when a fake needs it
 		env:      map[string]string{},
 		misses:   map[string][]string{},
 	}
@@ -88,19 +89,8 @@ func (w *world) deps() *builtins.Deps {
 		HTTP:     w,
 		Now:      w.Now,
 		Sleep:    w.advance,
-		Roots:    w.rootPool(),
+		Roots:    w.roots,
 	}
-}
-
-// rootPool is the pool of CAs tls_cert() trusts: the world's own, made
-// now if no fake has made it yet.
-func (w *world) rootPool() *x509.CertPool {
-	if _, err := w.trustedCA(); err != nil {
-		return x509.NewCertPool() // trusts nothing; every verification fails
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.roots
 }
 
 // Now is the fake clock.
