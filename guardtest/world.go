@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -119,22 +120,27 @@ func (w *world) lookupEnv(name string) (string, bool) {
 
 // noFake records a probe with no fake and returns its error.
 func (w *world) noFake(ctx context.Context, probe, hint string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return errors.New(w.noFakeMsgLocked(ctx, probe, hint))
+}
+
+// noFakeMsgLocked is noFake with w.mu held, returning the message.
+func (w *world) noFakeMsgLocked(ctx context.Context, probe, hint string) string {
 	msg := fmt.Sprintf("no fake for %s; add %s", probe, hint)
 	name := ""
 	if ctx != nil {
 		name = runtime.CheckName(ctx)
 	}
-	w.mu.Lock()
 	if !slices.Contains(w.misses[name], msg) {
 		w.misses[name] = append(w.misses[name], msg)
 	}
-	w.mu.Unlock()
-	return errors.New(msg)
+	return msg
 }
 
 // Disks.
 
-func (w *world) Usage(ctx context.Context, path string) (builtins.DiskUsage, error) {
+func (w *world) Statfs(ctx context.Context, path string) (builtins.DiskUsage, error) {
 	w.mu.Lock()
 	u, ok := w.disks[path]
 	w.mu.Unlock()
@@ -144,18 +150,22 @@ func (w *world) Usage(ctx context.Context, path string) (builtins.DiskUsage, err
 	return u, nil
 }
 
-func (w *world) Statfs(ctx context.Context, path string) (builtins.DiskUsage, error) {
-	return w.Usage(ctx, path)
-}
-
+// Mounts is t.fake.disks's table or, without one, a mount per
+// t.fake.disk path (disk() looks its path's type up here).
 func (w *world) Mounts(ctx context.Context) ([]builtins.Mount, error) {
 	w.mu.Lock()
-	m := slices.Clone(w.mounts)
-	w.mu.Unlock()
-	if m == nil {
-		return nil, w.noFake(ctx, "disks()", `t.fake.disks([{"path": "/", "used_percent": 50}, …])`)
+	defer w.mu.Unlock()
+	if w.mounts != nil {
+		return slices.Clone(w.mounts), nil
 	}
-	return m, nil
+	if len(w.disks) == 0 {
+		return nil, errors.New(w.noFakeMsgLocked(ctx, "disks()", `t.fake.disks([{"path": "/", "used_percent": 50}, …])`))
+	}
+	var ms []builtins.Mount
+	for _, p := range slices.Sorted(maps.Keys(w.disks)) {
+		ms = append(ms, builtins.Mount{Dev: fmt.Sprintf("8:%d", len(ms)+1), Root: "/", Point: p, Fstype: w.disks[p].Fstype})
+	}
+	return ms, nil
 }
 
 // Memory, load and host.

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"go.starlark.net/resolve"
-
 	"go.starlark.net/starlark"
 
 	"github.com/infra-guard/infra-guard/builtins"
