@@ -52,11 +52,7 @@ func finding(sev Severity, pos syntax.Position, format string, args ...any) Find
 // lint looks for the silent mistakes in a parsed and resolved file.
 func lint(f *syntax.File) []Finding {
 	l := &linter{defs: map[string]*syntax.DefStmt{}, reported: map[*syntax.DefStmt]bool{}}
-	for _, stmt := range f.Stmts {
-		if def, ok := stmt.(*syntax.DefStmt); ok {
-			l.defs[def.Name.Name] = def
-		}
-	}
+	l.collectDefs(f.Stmts)
 	l.stmts(f.Stmts, nil)
 	syntax.Walk(f, func(n syntax.Node) bool {
 		if call, ok := n.(*syntax.CallExpr); ok {
@@ -74,9 +70,27 @@ func lint(f *syntax.File) []Finding {
 }
 
 type linter struct {
-	defs     map[string]*syntax.DefStmt // top-level functions
+	defs     map[string]*syntax.DefStmt // functions defined outside functions
 	reported map[*syntax.DefStmt]bool   // functions already said to return None
 	out      []Finding
+}
+
+// collectDefs finds the functions defined at top level, inside top-level
+// loops and ifs too.
+func (l *linter) collectDefs(stmts []syntax.Stmt) {
+	for _, stmt := range stmts {
+		switch s := stmt.(type) {
+		case *syntax.DefStmt:
+			l.defs[s.Name.Name] = s
+		case *syntax.ForStmt:
+			l.collectDefs(s.Body)
+		case *syntax.WhileStmt:
+			l.collectDefs(s.Body)
+		case *syntax.IfStmt:
+			l.collectDefs(s.True)
+			l.collectDefs(s.False)
+		}
+	}
 }
 
 // stmts visits top-level statements; loopVars are the variables of the

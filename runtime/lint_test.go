@@ -60,8 +60,11 @@ for a in ["x", "y"]:
     check("param " + a, lambda a = a: port(a))
     if a:
         check("nested " + a, lambda: port(a))
+    def inner():
+        return port(a)
+    check("inner " + a, inner)
 `)
-	want := []string{"guard.star:7:5:", "guard.star:8:5:", "guard.star:12:9:"}
+	want := []string{"guard.star:7:5:", "guard.star:8:5:", "guard.star:12:9:", "guard.star:15:5:"}
 	if len(got) != len(want) {
 		t.Fatalf("got %d findings, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
 	}
@@ -96,4 +99,30 @@ func TestNearest(t *testing.T) {
 			t.Errorf("nearest(%q) = %q, want %q", name, got, want)
 		}
 	}
+}
+
+// FuzzLint feeds vet's strict checks and the formatter any script that
+// parses: they must not panic.
+func FuzzLint(f *testing.F) {
+	for _, seed := range []string{
+		"def f():\n    return 1\ncheck(\"f\", f)\n",
+		"for a in []:\n    check(a, lambda: a)\n",
+		"X = threshold(1, warn = -1, crit = -2)\n",
+		"def f():\n    while True:\n        if x:\n            break\n",
+		"check(*[1], **{})\n",
+	} {
+		f.Add(seed)
+	}
+	pre := predeclared(nil)
+	f.Fuzz(func(t *testing.T, src string) {
+		file, err := dialect.Parse("guard.star", src, 0)
+		if err != nil {
+			pythonHint(err.Error(), lineOf([]byte(src), 1))
+			return
+		}
+		resolve.File(file, pre.Has, starlark.Universe.Has)
+		lint(file)
+		buildifierLint("guard.star", []byte(src))
+		Format("guard.star", []byte(src))
+	})
 }

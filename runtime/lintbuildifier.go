@@ -24,12 +24,18 @@ var genericWarnings = []string{"no-effect", "unreachable", "unused-variable"}
 
 // buildifierLint runs genericWarnings on a file that go.starlark.net has
 // already parsed.
-func buildifierLint(name string, src []byte) []Finding {
+func buildifierLint(name string, src []byte) (out []Finding) {
+	// A panic in another project's linter must not take vet down: the
+	// generic lint is a bonus.
+	defer func() {
+		if recover() != nil {
+			out = nil
+		}
+	}()
 	f, err := build.ParseDefault(name, src)
 	if err != nil {
 		return nil // Format says so; vet has nothing to add
 	}
-	var out []Finding
 	for _, w := range warn.FileWarnings(f, genericWarnings, nil, warn.ModeWarn, nil) {
 		out = append(out, Finding{result.Diagnostic{
 			File: name, Line: w.Start.Line, Col: w.Start.LineRune,
@@ -43,7 +49,12 @@ func buildifierLint(name string, src []byte) []Finding {
 // its BUILD-file rewrites (sorting lists, say), which could change what a
 // script means. The result must still parse as a guard script with the
 // same statements; anything else is an error, and src is left alone.
-func Format(name string, src []byte) ([]byte, error) {
+func Format(name string, src []byte) (out []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = nil, fmt.Errorf("%s: the formatter failed (%v); please report this", name, p)
+		}
+	}()
 	if _, err := dialect.Parse(name, src, 0); err != nil {
 		return nil, err
 	}
@@ -51,7 +62,7 @@ func Format(name string, src []byte) ([]byte, error) {
 	if err != nil {
 		return nil, &UnformattableError{err}
 	}
-	out := build.FormatWithoutRewriting(f)
+	out = build.FormatWithoutRewriting(f)
 	if _, err := dialect.Parse(name, out, 0); err != nil {
 		return nil, fmt.Errorf("%s: formatting would break the file (%v); please report this", name, err)
 	}
