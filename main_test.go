@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/infra-guard/infra-guard/cli"
 	"github.com/infra-guard/infra-guard/report/schema"
+	"github.com/infra-guard/infra-guard/runtime"
 )
 
 func TestMain(m *testing.M) {
@@ -243,6 +245,33 @@ func TestExampleTests(t *testing.T) {
 	code := cli.Main([]string{"test", "--log-level", "warn", "examples"}, cli.Env{Stdout: &stdout, Stderr: &stderr})
 	if code != 0 {
 		t.Errorf("infra-guard test examples exited %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+}
+
+// TestExampleTestsCoverChecks keeps the examples' tests complete: every
+// check an example guard registers is named in the test file beside it.
+func TestExampleTestsCoverChecks(t *testing.T) {
+	scripts, _ := filepath.Glob("examples/*.star")
+	more, _ := filepath.Glob("examples/*/*.star")
+	for _, script := range append(scripts, more...) {
+		if strings.HasSuffix(script, "_test.star") || strings.Contains(script, "/lib/") {
+			continue
+		}
+		tests, err := os.ReadFile(strings.TrimSuffix(script, ".star") + "_test.star")
+		if err != nil {
+			t.Errorf("%s has no tests: %v", script, err)
+			continue
+		}
+		g, err := runtime.Load(context.Background(), script, nil, runtime.LoadOptions{Placeholders: true})
+		if err != nil {
+			t.Errorf("%s: %v", script, err)
+			continue
+		}
+		for _, c := range g.Checks {
+			if !strings.Contains(string(tests), strconv.Quote(c.Name)) {
+				t.Errorf("%s: no test names check %q", script, c.Name)
+			}
+		}
 	}
 }
 
