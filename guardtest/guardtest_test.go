@@ -2,9 +2,11 @@ package guardtest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -110,5 +112,54 @@ func Benchmark500Runs(b *testing.B) {
 				b.Fatal(err, rep.Errors)
 			}
 		}
+	}
+}
+
+// TestResultFields keeps vet's list of each probe's result attributes
+// (runtime.ResultFields) in step with what the builtins return, by running
+// every probe under fakes.
+func TestResultFields(t *testing.T) {
+	dir := t.TempDir()
+	guard := `def show():
+    d = {}
+    for name, v in [("disk", disk("/")), ("memory", memory()), ("loadavg", loadavg()), ("host", host()),
+                    ("process", process(name = "x")), ("proc", process(name = "x").procs[0]), ("file", file("/f")),
+                    ("tcp", tcp("h:1")), ("dns", dns("h")), ("tls_cert", tls_cert("h:1")), ("http_response", http_check("http://h/"))]:
+        d[name] = dir(v)
+    return fail(json.encode(d))
+check("show", show)
+`
+	test := `def test_show(t):
+    t.fake.disk("/")
+    t.fake.memory()
+    t.fake.loadavg()
+    t.fake.host()
+    t.fake.process(name = "x")
+    t.fake.file("/f")
+    t.fake.tcp("h:1")
+    t.fake.dns("h", records = ["192.0.2.1"])
+    t.fake.tls_cert("h:1")
+    t.fake.http("http://h/")
+    t.fail(t.run()["show"].message)
+`
+	for name, text := range map[string]string{"guard.star": guard, "a_test.star": test} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep := Run(context.Background(), []string{filepath.Join(dir, "a_test.star")}, Options{})
+	msg := rep.Checks[0].Message
+	_, js, ok := strings.Cut(msg, ": ")
+	var got map[string][]string
+	if !ok || json.Unmarshal([]byte(js), &got) != nil {
+		t.Fatalf("cannot read the fields from %q", msg)
+	}
+	for _, typ := range runtime.ResultTypes() {
+		if want := runtime.ResultFields(typ); !slices.Equal(got[typ], want) {
+			t.Errorf("%s: the builtin has %q, runtime.ResultFields says %q", typ, got[typ], want)
+		}
+	}
+	if len(got) != len(runtime.ResultTypes()) {
+		t.Errorf("probed %d result types, runtime knows %d", len(got), len(runtime.ResultTypes()))
 	}
 }

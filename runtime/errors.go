@@ -64,10 +64,11 @@ func diagnose(err error) []result.Diagnostic {
 	}
 	var evalErr *starlark.EvalError
 	if errors.As(err, &evalErr) {
+		msg := betterAttrHint(evalErr.Msg)
 		if pos, ok := starlarkPos(evalErr); ok {
-			return []result.Diagnostic{at(pos, evalErr.Msg)}
+			return []result.Diagnostic{at(pos, msg)}
 		}
-		return []result.Diagnostic{{Msg: evalErr.Msg}}
+		return []result.Diagnostic{{Msg: msg}}
 	}
 	return []result.Diagnostic{{Msg: err.Error()}}
 }

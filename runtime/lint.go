@@ -54,6 +54,7 @@ func lint(f *syntax.File) []Finding {
 	l := &linter{defs: map[string]*syntax.DefStmt{}, reported: map[*syntax.DefStmt]bool{}}
 	l.collectDefs(f.Stmts)
 	l.stmts(f.Stmts, nil)
+	l.attrs(f)
 	syntax.Walk(f, func(n syntax.Node) bool {
 		if call, ok := n.(*syntax.CallExpr); ok {
 			l.threshold(call)
@@ -304,19 +305,18 @@ func didYouMean(msg string, names []string) string {
 	if !ok {
 		return msg
 	}
-	if s := nearest(name, names); s != "" {
+	if s := nearest(name, names, 1+len(name)/5); s != "" {
 		return fmt.Sprintf("%s (did you mean %s?)", msg, s)
 	}
 	return msg
 }
 
 // nearest is the candidate closest to name by edit distance, if it is
-// close enough to be a typo: at most 1 edit for short names, 2 for longer.
+// within limit edits of it (1 + len/5 is a typo of a name).
 // (Hand-written: go.starlark.net's spell package is internal, and this is
 // a dozen lines.)
-func nearest(name string, candidates []string) string {
+func nearest(name string, candidates []string, limit int) string {
 	best, bestD := "", math.MaxInt
-	limit := 1 + len(name)/5
 	for _, c := range candidates {
 		if c == name {
 			continue

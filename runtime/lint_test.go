@@ -95,7 +95,7 @@ func TestLintThreshold(t *testing.T) {
 func TestNearest(t *testing.T) {
 	names := []string{"threshold", "process", "disk", "disks", "tcp", "LIMITS"}
 	for name, want := range map[string]string{"threshhold": "threshold", "proces": "process", "dsk": "disk", "tpc": "", "xyz": "", "LIMTS": "LIMITS"} {
-		if got := nearest(name, names); got != want {
+		if got := nearest(name, names, 1+len(name)/5); got != want {
 			t.Errorf("nearest(%q) = %q, want %q", name, got, want)
 		}
 	}
@@ -125,4 +125,28 @@ func FuzzLint(f *testing.F) {
 		buildifierLint("guard.star", []byte(src))
 		Format("guard.star", []byte(src))
 	})
+}
+
+func TestAttrSuggestion(t *testing.T) {
+	disk := resultFields["disk"]
+	for name, want := range map[string]string{
+		"used_pct":      "used_percent",
+		"usedpercent":   "used_percent",
+		"inode_percent": "inodes_percent",
+		"totl":          "total",
+		"fs_type":       "fstype",
+		"banana":        "",
+	} {
+		if got := attrSuggestion(name, disk); got != want {
+			t.Errorf("attrSuggestion(%q) = %q, want %q", name, got, want)
+		}
+	}
+	got := betterAttrHint(`"disk" struct has no .used_pct attribute (did you mean .used?)`)
+	if want := `"disk" struct has no .used_pct attribute (did you mean .used_percent?)`; got != want {
+		t.Errorf("betterAttrHint = %q, want %q", got, want)
+	}
+	other := `"point" struct has no .z attribute (did you mean .x?)`
+	if got := betterAttrHint(other); got != other {
+		t.Errorf("betterAttrHint changed a struct it does not know: %q", got)
+	}
 }
