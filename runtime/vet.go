@@ -69,8 +69,12 @@ func VetAll(ctx context.Context, path string, src []byte, opts LoadOptions) (*Gu
 				found = append(found, Finding{d, SevError})
 			}
 		}
-		found = append(found, lint(f)...)
-		found = append(found, buildifierLint(ld.name(id), src)...)
+		// The strict checks are for the user's own files: @std and team
+		// libraries are linted where they are written.
+		if id.lib == "" {
+			found = append(found, lint(f)...)
+			found = append(found, buildifierLint(ld.name(id), src)...)
+		}
 		slices.SortStableFunc(found, func(a, b Finding) int { return a.Line - b.Line })
 		out = append(out, found...)
 		for _, stmt := range f.Stmts {
@@ -91,6 +95,7 @@ func VetAll(ctx context.Context, path string, src []byte, opts LoadOptions) (*Gu
 			walk(child, childSrc)
 		}
 	}
+	given := src // nil for a file: Load reads it again, and resolves load()s beside it
 	src, d := mainSource(path, src)
 	if d != nil {
 		return nil, []Finding{{*d, SevError}}
@@ -100,7 +105,7 @@ func VetAll(ctx context.Context, path string, src []byte, opts LoadOptions) (*Gu
 		return nil, out
 	}
 	opts.lintDone = true
-	g, err := Load(ctx, path, src, opts)
+	g, err := Load(ctx, path, given, opts)
 	if err != nil {
 		le := err.(*LoadError)
 		var load []Finding
