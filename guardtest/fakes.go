@@ -42,6 +42,7 @@ func (w *world) fakeModule() starlark.StringDict {
 		"http":     w.fakeHTTP,
 		"tcp":      w.fakeTCP,
 		"dns":      w.fakeDNS,
+		"plugin":   w.fakePlugin,
 		"tls_cert": w.fakeTLSCert,
 		"env":      w.fakeEnv,
 		"secret":   w.fakeEnv,
@@ -368,8 +369,19 @@ func (w *world) fakeFile(_ *starlark.Thread, b *starlark.Builtin, args starlark.
 		size  = 1024
 		isDir bool
 	)
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "exists?", &f.exists, "age?", &age, "size?", &size, "mode?", &mode, "is_dir?", &isDir); err != nil {
+	var content starlark.Value = starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "exists?", &f.exists, "age?", &age, "size?", &size, "mode?", &mode, "is_dir?", &isDir, "content?", &content); err != nil {
 		return nil, err
+	}
+	if content != starlark.None {
+		s, ok := starlark.AsString(content)
+		if !ok {
+			return nil, fmt.Errorf("%s: content is %s; want a string", b.Name(), content.Type())
+		}
+		f.content, f.hasContent = []byte(s), true
+		if !hasKwarg(kwargs, "size") {
+			size = len(s)
+		}
 	}
 	m, err := strconv.ParseUint(mode, 8, 32)
 	if err != nil || m > 0o7777 {
@@ -519,6 +531,31 @@ func (w *world) fakeNow(_ *starlark.Thread, b *starlark.Builtin, args starlark.T
 	}
 	w.mu.Lock()
 	w.now = t
+	w.mu.Unlock()
+	return starlark.None, nil
+}
+
+func hasKwarg(kwargs []starlark.Tuple, name string) bool {
+	for _, kv := range kwargs {
+		if k, _ := starlark.AsString(kv[0]); k == name {
+			return true
+		}
+	}
+	return false
+}
+
+// t.fake.plugin(name, exit_code=0, stdout="", stderr="") is what
+// plugin(name, …) gets, whatever its arguments.
+func (w *world) fakePlugin(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var (
+		name string
+		p    fakePlugin
+	)
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "exit_code?", &p.exitCode, "stdout?", &p.stdout, "stderr?", &p.stderr); err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	w.plugins[name] = p
 	w.mu.Unlock()
 	return starlark.None, nil
 }

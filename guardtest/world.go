@@ -8,6 +8,7 @@ package guardtest
 // check UNKNOWN with the same words.
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -49,7 +50,8 @@ type world struct {
 	tcp      map[string]fakeConn
 	dns      map[string]fakeDNS // by "TYPE name"
 	tls      map[string]fakeTLS // by addr
-	ca       *fakeCA            // the CA roots trusts, made on first use
+	plugins  map[string]fakePlugin
+	ca       *fakeCA // the CA roots trusts, made on first use
 	roots    *x509.CertPool
 	env      map[string]string
 	// onSecret gets every value given to t.fake.secret, for the output
@@ -70,6 +72,7 @@ func newWorld(onSecret func(name, value string)) *world {
 		tcp:      map[string]fakeConn{},
 		dns:      map[string]fakeDNS{},
 		tls:      map[string]fakeTLS{},
+		plugins:  map[string]fakePlugin{},
 		roots:    x509.NewCertPool(), // the CA is added when a fake needs it
 		env:      map[string]string{},
 		misses:   map[string][]string{},
@@ -85,6 +88,9 @@ func (w *world) deps() *builtins.Deps {
 		Host:     w,
 		Procs:    w,
 		Files:    w,
+		Contents: w,
+		Sockets:  w,
+		Plugins:  w,
 		Dialer:   w,
 		Resolver: w,
 		HTTP:     w,
@@ -273,18 +279,34 @@ func (w *world) BootTime() (int64, error) { return w.bootTime(), nil }
 // Files.
 
 type fakeFile struct {
-	exists bool
-	isDir  bool
-	size   int64
-	mode   fs.FileMode
-	age    time.Duration
+	content    []byte
+	hasContent bool
+	exists     bool
+	isDir      bool
+	size       int64
+	mode       fs.FileMode
+	age        time.Duration
+}
+
+// file is the fake for path: file() resolves a relative path from the
+// script's directory, so a fake given as "data/x" matches ".../data/x".
+func (w *world) file(path string) (fakeFile, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if f, ok := w.files[path]; ok {
+		return f, true
+	}
+	for k, f := range w.files {
+		if !strings.HasPrefix(k, "/") && strings.HasSuffix(path, "/"+strings.TrimPrefix(k, "./")) {
+			return f, true
+		}
+	}
+	return fakeFile{}, false
 }
 
 func (w *world) Stat(path string) (fs.FileInfo, error) {
-	w.mu.Lock()
-	f, ok := w.files[path]
-	now := w.now
-	w.mu.Unlock()
+	f, ok := w.file(path)
+	now := w.Now()
 	switch {
 	case !ok:
 		return nil, errors.New(w.noFakeMsg(fmt.Sprintf("file(%q)", path), fmt.Sprintf("t.fake.file(%q, age=…) (exists=False for a missing file)", path)))
@@ -499,4 +521,50 @@ func (rt roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		ContentLength: int64(len(f.body)),
 		Request:       req,
 	}, nil
+}
+
+// Open is what file().read() and .sha256() read: the content= of a file
+// fake.
+func (w *world) Open(path string) (fs.File, error) {
+	f, ok := w.file(path)
+	switch {
+	case !ok || (f.exists && !f.hasContent):
+		return nil, errors.New(w.noFakeMsg(fmt.Sprintf("file(%q).read()", path), fmt.Sprintf("t.fake.file(%q, content=\"…\")", path)))
+	case !f.exists:
+		return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
+	}
+	return &memFile{Reader: bytes.NewReader(f.content), info: fileInfo{name: path, f: f, mtime: w.Now().Add(-f.age)}}, nil
+}
+
+type memFile struct {
+	*bytes.Reader
+	info fileInfo
+}
+
+func (m *memFile) Stat() (fs.FileInfo, error) { return m.info, nil }
+func (m *memFile) Close() error               { return nil }
+
+// Sockets: listening() has no fake yet, and never reads the machine's.
+
+func (w *world) Table(name string) ([]byte, error) {
+	return nil, errors.New("no fake for listening(): infra-guard test cannot fake the socket tables yet")
+}
+
+func (w *world) Owners(inodes []uint64) (map[uint64]int, error) { return map[uint64]int{}, nil }
+
+// Plugins.
+
+type fakePlugin struct {
+	exitCode       int
+	stdout, stderr string
+}
+
+func (w *world) RunPlugin(ctx context.Context, name string, args, env []string) (builtins.PluginRun, error) {
+	w.mu.Lock()
+	p, ok := w.plugins[name]
+	w.mu.Unlock()
+	if !ok {
+		return builtins.PluginRun{}, w.noFake(ctx, fmt.Sprintf("plugin(%q)", name), fmt.Sprintf("t.fake.plugin(%q, exit_code=0, stdout=\"OK\")", name))
+	}
+	return builtins.PluginRun{Path: "/fake/plugins/" + name, ExitCode: p.exitCode, Stdout: []byte(p.stdout), Stderr: []byte(p.stderr)}, nil
 }
