@@ -460,14 +460,14 @@ func (w *world) fakeHTTP(thread *starlark.Thread, b *starlark.Builtin, args star
 	return starlark.None, nil
 }
 
-// t.fake.tcp(addr, error=None, latency="0s")
+// t.fake.tcp(addr, error=None, latency="0s", response="")
 func (w *world) fakeTCP(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var (
 		addr    string
 		c       fakeConn
 		latency duration
 	)
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "addr", &addr, "error?", &c.err, "latency?", &latency); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "addr", &addr, "error?", &c.err, "latency?", &latency, "response?", &c.response); err != nil {
 		return nil, err
 	}
 	c.latency = latency.d

@@ -337,8 +337,9 @@ func (i fileInfo) Mode() fs.FileMode {
 // Network: TCP connections are in-memory pipes.
 
 type fakeConn struct {
-	err     string
-	latency time.Duration
+	response string // what the server says once connected
+	err      string
+	latency  time.Duration
 }
 
 func (w *world) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -364,7 +365,19 @@ func (w *world) DialContext(ctx context.Context, network, addr string) (net.Conn
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: errors.New(c.err)}
 	}
 	client, server := net.Pipe()
-	server.Close()
+	if c.response == "" {
+		server.Close()
+		return client, nil
+	}
+	// The server says its piece and takes whatever the client sends
+	// (a pipe has no buffer, so both go on at once).
+	go io.Copy(io.Discard, server)
+	go func() {
+		// Then hang up, as a server that said no would: a client waiting
+		// for more reads EOF instead of waiting for its deadline.
+		server.Write([]byte(c.response))
+		server.Close()
+	}()
 	return client, nil
 }
 
