@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 
@@ -78,16 +77,13 @@ check("mem", lambda: threshold(memory().used_percent, warn = 90, crit = 95))
 
 // Test500 is the budget: 500 tests in one file, each running a
 // guard, in well under 2 s (the benchmark below gives the figure).
+// Test500 runs 500 tests in one file; how long they take is for
+// Benchmark500Tests against Benchmark500Runs, not a timed test.
 func Test500(t *testing.T) {
 	path := writeBench(t, 500)
-	start := time.Now()
 	rep := Run(context.Background(), []string{path}, Options{})
-	took := time.Since(start)
 	if rep.ExitCode != ExitPass || len(rep.Checks) != 500 {
 		t.Fatalf("exit %d with %d tests; first: %+v", rep.ExitCode, len(rep.Checks), rep.Checks[0])
-	}
-	if took > 2*time.Second {
-		t.Errorf("500 tests took %s, want under 2s", took)
 	}
 }
 
