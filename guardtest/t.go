@@ -7,11 +7,14 @@ package guardtest
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"io"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
@@ -187,15 +190,17 @@ func (t *T) fail(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 	return starlark.None, nil
 }
 
-// t.run(script="guard.star", only=None, tags=None) loads the guard under
-// the fakes, runs the checks selected as --only and --tag select them, and
-// returns {check name: result}; t.exit_code is the run's exit code.
+// t.run(script="guard.star", only=None, tags=None, args=None) loads the
+// guard under the fakes, runs the checks selected as --only and --tag
+// select them, and returns {check name: result}; t.exit_code is the run's
+// exit code. args are run flags as on the command line: --only, --skip,
+// --tag, --warn-ok, --timeout and --check-timeout.
 func (t *T) run(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var (
-		script                    = "guard.star"
-		only, tags starlark.Value = starlark.None, starlark.None
+		script                              = "guard.star"
+		only, tags, flagArgs starlark.Value = starlark.None, starlark.None, starlark.None
 	)
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "script?", &script, "only?", &only, "tags?", &tags); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "script?", &script, "only?", &only, "tags?", &tags, "args?", &flagArgs); err != nil {
 		return nil, err
 	}
 	var sel runtime.Selection
@@ -206,6 +211,17 @@ func (t *T) run(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 	if sel.Tags, err = names(tags); err != nil {
 		return nil, fmt.Errorf("%s: tags: %v", b.Name(), err)
 	}
+	fl, err := names(flagArgs)
+	if err != nil {
+		return nil, fmt.Errorf("%s: args: %v", b.Name(), err)
+	}
+	runFlags, err := parseRunFlags(fl)
+	if err != nil {
+		return nil, fmt.Errorf("%s: args: %v", b.Name(), err)
+	}
+	sel.Only = append(sel.Only, runFlags.sel.Only...)
+	sel.Tags = append(sel.Tags, runFlags.sel.Tags...)
+	sel.Skip = runFlags.sel.Skip
 	path := script
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(t.dir, script)
@@ -217,8 +233,10 @@ func (t *T) run(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 			Logger:   t.opts.Logger,
 			OnSecret: t.opts.OnSecret,
 		},
-		Run:    runtime.RunOptions{Deps: w.deps(), Logger: t.opts.Logger, QuietErrors: true},
+		Run: runtime.RunOptions{Deps: w.deps(), Logger: t.opts.Logger, QuietErrors: true,
+			Timeout: runFlags.timeout, CheckTimeout: runFlags.checkTimeout},
 		Select: sel,
+		WarnOK: runFlags.warnOK,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", b.Name(), err)
@@ -240,7 +258,7 @@ func (t *T) run(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 		}
 	}
 	w.mu.Unlock()
-	rep.ExitCode = result.Judge(rep, false)
+	rep.ExitCode = result.Judge(rep, runFlags.warnOK)
 	t.exitCode = starlark.MakeInt(int(rep.ExitCode))
 	out := starlark.NewDict(len(rep.Checks))
 	for _, c := range rep.Checks {
@@ -293,4 +311,41 @@ func suffix(msg string) string {
 		return ""
 	}
 	return " (" + msg + ")"
+}
+
+// runFlags are the run flags t.run(args=) understands.
+type runFlags struct {
+	sel                   runtime.Selection
+	warnOK                bool
+	timeout, checkTimeout time.Duration
+}
+
+// parseRunFlags reads args as infra-guard run reads its flags.
+func parseRunFlags(args []string) (runFlags, error) {
+	var f runFlags
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	list := func(dst *[]string) func(string) error {
+		return func(v string) error {
+			for _, s := range strings.Split(v, ",") {
+				if s = strings.TrimSpace(s); s != "" {
+					*dst = append(*dst, s)
+				}
+			}
+			return nil
+		}
+	}
+	fs.Func("only", "", list(&f.sel.Only))
+	fs.Func("skip", "", list(&f.sel.Skip))
+	fs.Func("tag", "", list(&f.sel.Tags))
+	fs.BoolVar(&f.warnOK, "warn-ok", false, "")
+	fs.DurationVar(&f.timeout, "timeout", 0, "")
+	fs.DurationVar(&f.checkTimeout, "check-timeout", 0, "")
+	if err := fs.Parse(args); err != nil {
+		return f, fmt.Errorf("%v (known: --only, --skip, --tag, --warn-ok, --timeout, --check-timeout)", err)
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("unexpected %q: args are run flags, the script is script=", fs.Arg(0))
+	}
+	return f, nil
 }
