@@ -26,6 +26,7 @@ type Guard struct {
 	// LoadOptions.Placeholders.
 	Notes   []result.Diagnostic
 	load    LoadOptions
+	stuck   *stuckChecks
 	secrets []builtins.SecretValue
 	dir     string // relative paths in builtins resolve from here; "": the working directory
 }
@@ -57,7 +58,7 @@ func Load(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guar
 	// A signal, or the heap watchdog: a top-level loop can allocate too.
 	ctx, cancelLoad := context.WithCancelCause(ctx)
 	defer cancelLoad(nil)
-	defer watchHeap(ctx, opts.MaxHeap, 20*time.Millisecond, cancelLoad)()
+	defer watchHeap(ctx, opts.MaxHeap, 20*time.Millisecond, cancelLoad, "the script is allocating without bound while loading")()
 	stop := context.AfterFunc(ctx, func() { thread.Cancel(context.Cause(ctx).Error()) })
 	defer stop()
 
@@ -66,7 +67,14 @@ func Load(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guar
 	if d != nil {
 		return nil, &LoadError{Diagnostics: []result.Diagnostic{*d}}
 	}
-	err := execMain(thread, path, src, ld.predeclared)
+	err, done := execWithGrace(ctx, thread, path, src, ld.predeclared)
+	if !done {
+		// A builtin that does not watch the context holds the thread: leave
+		// it behind rather than hold a signal or --timeout. Nothing it
+		// touches (the registry, the config) is read from here on.
+		opts.Logger.Warn("the load phase did not stop when cancelled; a builtin is not watching its context", "grace", stuckGrace)
+		return nil, &LoadError{Diagnostics: []result.Diagnostic{{File: path, Msg: fmt.Sprintf("cancelled: %s (a builtin kept running for %s after the cancellation and was abandoned)", context.Cause(ctx), stuckGrace)}}}
+	}
 	// Every problem with the environment comes first, all of them, then
 	// what stopped the script (often a consequence of one of them).
 	errs, notes := cfg.Errors(), []result.Diagnostic(nil)
@@ -99,7 +107,7 @@ func Load(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guar
 	for _, c := range reg.checks {
 		c.freeze()
 	}
-	g := &Guard{Script: path, Checks: reg.checks, Notes: notes, load: opts, secrets: cfg.Secrets()}
+	g := &Guard{Script: path, Checks: reg.checks, Notes: notes, load: opts, stuck: &stuckChecks{}, secrets: cfg.Secrets()}
 	if !embedded { // a file: its directory, as for load()
 		g.dir = filepath.Dir(path)
 	}
@@ -110,6 +118,28 @@ func Load(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guar
 // that loads but registers nothing to run.
 func noChecks(path string) result.Diagnostic {
 	return result.Diagnostic{File: path, Msg: "the script registers no checks; call check(\"name\", fn) for each thing to verify"}
+}
+
+// execWithGrace runs execMain on its own goroutine and waits for it, or,
+// once ctx has ended, for at most stuckGrace more: done is false when it
+// gave up on a builtin that ignores the cancellation (the str() of a
+// 600,000-deep list takes minutes), as the run phase does for a check.
+func execWithGrace(ctx context.Context, thread *starlark.Thread, path string, src any, predeclared starlark.StringDict) (err error, done bool) {
+	ch := make(chan error, 1)
+	go func() { ch <- execMain(thread, path, src, predeclared) }()
+	select {
+	case err := <-ch:
+		return err, true
+	case <-ctx.Done():
+	}
+	t := time.NewTimer(stuckGrace)
+	defer t.Stop()
+	select {
+	case err := <-ch:
+		return err, true
+	case <-t.C:
+		return nil, false
+	}
 }
 
 // execMain executes the main script. go.starlark.net panics on some

@@ -147,6 +147,7 @@ func predeclared(extra starlark.StringDict) starlark.StringDict {
 	d["time"] = starlarktime.Module
 	d["math"] = math.Module
 	d["struct"] = starlark.NewBuiltin("struct", starlarkstruct.Make)
+	tracked(d)
 	return d
 }
 
