@@ -263,7 +263,7 @@ func (g *Guard) runCheck(runCtx context.Context, opts RunOptions, shared *builti
 		r.Message = describe(o.err)
 		var evalErr *starlark.EvalError
 		if errors.As(o.err, &evalErr) {
-			r.Backtrace = evalErr.Backtrace()
+			r.Backtrace = foldBacktrace(evalErr.Backtrace())
 		}
 		if !opts.QuietErrors {
 			opts.Logger.Error("check raised an error", "check", c.Name, "location", fmt.Sprintf("%s:%d", c.File, c.Line),

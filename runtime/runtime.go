@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"time"
 
-	"go.starlark.net/lib/json"
 	"go.starlark.net/lib/math"
 	starlarktime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
@@ -143,7 +142,7 @@ func predeclared(extra starlark.StringDict) starlark.StringDict {
 		d[k] = v
 	}
 	d["check"] = starlark.NewBuiltin("check", checkBuiltin)
-	d["json"] = json.Module
+	d["json"] = jsonModule
 	d["time"] = starlarktime.Module
 	d["math"] = math.Module
 	d["struct"] = starlark.NewBuiltin("struct", starlarkstruct.Make)
