@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -813,13 +814,27 @@ func httpTLSConfig(insecure bool, caFile string) (*tls.Config, error) {
 	return conf, nil
 }
 
-// loadCAFile reads a PEM bundle of trusted certificates.
+// loadCAFile reads a PEM bundle of trusted certificates. It must be a
+// regular file: a FIFO would block open, and then the read, past the
+// check's timeout (the transport is made before the request starts).
 func loadCAFile(path string) (*x509.CertPool, error) {
-	f, err := os.Open(path)
+	if fi, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is %s; a CA bundle must be a regular file", path, fileKind(fi.Mode()))
+	}
+	// O_NONBLOCK: should a FIFO take the file's place after the look,
+	// open still returns at once, and the check below refuses it.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is %s; a CA bundle must be a regular file", path, fileKind(fi.Mode()))
+	}
 	pem, err := io.ReadAll(io.LimitReader(f, 16<<20))
 	if err != nil {
 		return nil, err
@@ -829,4 +844,19 @@ func loadCAFile(path string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("%s holds no PEM certificate", path)
 	}
 	return pool, nil
+}
+
+// fileKind names what a file that is not a regular file is.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "not a regular file"
 }
