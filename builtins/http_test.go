@@ -1186,3 +1186,17 @@ func TestCAFileFIFORefused(t *testing.T) {
 		}
 	}
 }
+
+// A proxy password with a space is a clear error naming the variable,
+// not "cannot resolve host http", and the password is not quoted.
+// (Issue 10, item 18.)
+func TestHTTPProxyWithSpaceInPassword(t *testing.T) {
+	srv := netServer(t, func(w http.ResponseWriter, r *http.Request) {})
+	t.Setenv("HTTP_PROXY", "http://user:pa ss-fake-pw@127.0.0.1:3128")
+	t.Setenv("NO_PROXY", "")
+	r := netMust(t, "http_check", []any{srv.URL}, "retries", 0, "timeout", "2s")
+	got := netStr(t, r, "error")
+	if !strings.Contains(got, "the proxy in $HTTP_PROXY is not a valid URL (net/url: invalid userinfo)") || strings.Contains(got, "fake-pw") {
+		t.Errorf("error = %q", got)
+	}
+}
