@@ -152,7 +152,7 @@ func execMain(thread *starlark.Thread, path string, src any, predeclared starlar
 			err = &loadedError{d: result.Diagnostic{File: path, Msg: fmt.Sprintf("internal error (recovered panic): %v", p)}}
 		}
 	}()
-	_, err = starlark.ExecFileOptions(dialect, thread, path, src, predeclared)
+	_, err = execGuarded(thread, path, src, predeclared)
 	return err
 }
 

@@ -146,6 +146,7 @@ func predeclared(extra starlark.StringDict) starlark.StringDict {
 	d["time"] = starlarktime.Module
 	d["math"] = math.Module
 	d["struct"] = starlark.NewBuiltin("struct", starlarkstruct.Make)
+	guardSized(d)
 	tracked(d)
 	return d
 }
