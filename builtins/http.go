@@ -870,13 +870,8 @@ func httpTLSConfig(insecure bool, caFile string) (*tls.Config, error) {
 // regular file: a FIFO would block open, and then the read, past the
 // check's timeout (the transport is made before the request starts).
 func loadCAFile(path string) (*x509.CertPool, error) {
-	if fi, err := os.Stat(path); err != nil {
-		return nil, err
-	} else if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is %s; a CA bundle must be a regular file", path, fileKind(fi.Mode()))
-	}
-	// O_NONBLOCK: should a FIFO take the file's place after the look,
-	// open still returns at once, and the check below refuses it.
+	// O_NONBLOCK: opening a FIFO for reading returns at once, and the
+	// check below refuses it.
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err

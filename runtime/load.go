@@ -43,7 +43,6 @@ func (g *Guard) Secrets() []builtins.SecretValue { return g.secrets }
 func Load(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guard, error) {
 	opts = opts.withDefaults()
 	ld := newLoader(ctx, path, src != nil, opts)
-	defer ld.close()
 	reg := &registry{}
 	thread := &starlark.Thread{Name: "", Print: printer(opts.Logger), Load: ld.load}
 	thread.SetMaxExecutionSteps(opts.MaxSteps)
@@ -67,7 +66,12 @@ func Load(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guar
 	if d != nil {
 		return nil, &LoadError{Diagnostics: []result.Diagnostic{*d}}
 	}
-	err, done := execWithGrace(ctx, thread, path, src, ld.predeclared)
+	// The loader is closed when the execution ends, which, for one that is
+	// abandoned, is after Load has returned.
+	done, err := execWithGrace(ctx, func() error {
+		defer ld.close()
+		return execMain(thread, path, src, ld.predeclared)
+	})
 	if !done {
 		// A builtin that does not watch the context holds the thread: leave
 		// it behind rather than hold a signal or --timeout. Nothing it
@@ -120,25 +124,25 @@ func noChecks(path string) result.Diagnostic {
 	return result.Diagnostic{File: path, Msg: "the script registers no checks; call check(\"name\", fn) for each thing to verify"}
 }
 
-// execWithGrace runs execMain on its own goroutine and waits for it, or,
+// execWithGrace runs exec on its own goroutine and waits for it, or,
 // once ctx has ended, for at most stuckGrace more: done is false when it
 // gave up on a builtin that ignores the cancellation (the str() of a
 // 600,000-deep list takes minutes), as the run phase does for a check.
-func execWithGrace(ctx context.Context, thread *starlark.Thread, path string, src any, predeclared starlark.StringDict) (err error, done bool) {
+func execWithGrace(ctx context.Context, exec func() error) (done bool, err error) {
 	ch := make(chan error, 1)
-	go func() { ch <- execMain(thread, path, src, predeclared) }()
+	go func() { ch <- exec() }()
 	select {
 	case err := <-ch:
-		return err, true
+		return true, err
 	case <-ctx.Done():
 	}
 	t := time.NewTimer(stuckGrace)
 	defer t.Stop()
 	select {
 	case err := <-ch:
-		return err, true
+		return true, err
 	case <-t.C:
-		return nil, false
+		return false, nil
 	}
 }
 

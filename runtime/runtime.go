@@ -147,6 +147,11 @@ func predeclared(extra starlark.StringDict) starlark.StringDict {
 	d["math"] = math.Module
 	d["struct"] = starlark.NewBuiltin("struct", starlarkstruct.Make)
 	guardSized(d)
+	// The universal builtins that can run for minutes on one value (str
+	// of a 600,000-deep list), so that a check stuck in one is named.
+	for _, name := range []string{"str", "repr"} {
+		d[name] = starlark.Universe[name]
+	}
 	tracked(d)
 	return d
 }
