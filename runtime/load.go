@@ -64,6 +64,7 @@ func Load(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guar
 	embedded := src != nil
 	src, d := mainSource(path, src)
 	if d != nil {
+		ld.close()
 		return nil, &LoadError{Diagnostics: []result.Diagnostic{*d}}
 	}
 	// The loader is closed when the execution ends, which, for one that is
