@@ -91,6 +91,8 @@ func cmdFaultServer(ts *testscript.TestScript, neg bool, args []string) {
 					buf := make([]byte, 4096)
 					conn.Read(buf) // the request, or its start
 					if mode == "reset" {
+						// SetLinger(0): Close sends a TCP RST, not a FIN: the
+						// client sees "connection reset by peer".
 						conn.(*net.TCPConn).SetLinger(0)
 						conn.Close()
 						return

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -784,7 +785,7 @@ func (p *httpPool) close() {
 func newHTTPTransport(conf *tls.Config) *http.Transport {
 	dialer := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
 	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
+		Proxy:                 proxyFromEnvironment,
 		DialContext:           dialer.DialContext,
 		TLSClientConfig:       conf,
 		TLSHandshakeTimeout:   tlsHandshakeTimeout,
@@ -797,6 +798,58 @@ func newHTTPTransport(conf *tls.Config) *http.Transport {
 		WriteBufferSize:       1 << 10,
 		ReadBufferSize:        2 << 10,
 	}
+}
+
+// proxyFromEnvironment is http.ProxyFromEnvironment, but a proxy variable
+// that Go would misread is an error saying so. Go parses a value that is
+// not a valid URL again with "http://" in front, so a password with a
+// space in http://user:pa ss@proxy:3128 made the proxy a host named
+// "http" ("cannot resolve host http"), and other values had the password
+// quoted in the error. The message names the variable, never its value.
+func proxyFromEnvironment(req *http.Request) (*url.URL, error) {
+	names := []string{"HTTP_PROXY", "http_proxy"}
+	if req.URL.Scheme == "https" {
+		names = []string{"HTTPS_PROXY", "https_proxy"}
+	}
+	for _, name := range names {
+		if v := os.Getenv(name); v != "" {
+			if err := checkProxyURL(v); err != nil {
+				return nil, &plainError{fmt.Sprintf("the proxy in $%s is not a valid URL (%v); percent-encode special characters in its user name and password: %%20 for a space, %%40 for @, %%2F for /", name, err)}
+			}
+			break // the one Go uses
+		}
+	}
+	return http.ProxyFromEnvironment(req)
+}
+
+// checkProxyURL reports what is wrong with a proxy variable's value, in
+// words that do not quote it.
+func checkProxyURL(v string) error {
+	u, err := url.Parse(v)
+	if err == nil {
+		switch u.Scheme {
+		case "http", "https", "socks5", "socks5h":
+			return nil
+		}
+	}
+	if strings.Contains(v, "://") {
+		if err == nil {
+			return fmt.Errorf("unsupported scheme %q", u.Scheme)
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return err
+	}
+	if _, err := url.Parse("http://" + v); err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return err
+	}
+	return nil
 }
 
 // httpTLSConfig is the TLS configuration for insecure= and ca_file=. A
@@ -813,13 +866,22 @@ func httpTLSConfig(insecure bool, caFile string) (*tls.Config, error) {
 	return conf, nil
 }
 
-// loadCAFile reads a PEM bundle of trusted certificates.
+// loadCAFile reads a PEM bundle of trusted certificates. It must be a
+// regular file: a FIFO would block open, and then the read, past the
+// check's timeout (the transport is made before the request starts).
 func loadCAFile(path string) (*x509.CertPool, error) {
-	f, err := os.Open(path)
+	// O_NONBLOCK: opening a FIFO for reading returns at once, and the
+	// check below refuses it.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is %s; a CA bundle must be a regular file", path, fileKind(fi.Mode()))
+	}
 	pem, err := io.ReadAll(io.LimitReader(f, 16<<20))
 	if err != nil {
 		return nil, err
@@ -829,4 +891,19 @@ func loadCAFile(path string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("%s holds no PEM certificate", path)
 	}
 	return pool, nil
+}
+
+// fileKind names what a file that is not a regular file is.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "not a regular file"
 }

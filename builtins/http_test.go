@@ -11,10 +11,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -1158,5 +1160,43 @@ func TestHTTPPunycodeHostScrubbed(t *testing.T) {
 	}
 	if out := s.String(msg); strings.Contains(out, "xn--") || !strings.Contains(out, redact.Marker("TENANT")) {
 		t.Errorf("scrubbed %q to %q", msg, out)
+	}
+}
+
+// A ca_file that is a FIFO is refused at once: opening it would block
+// until a writer came, past the check's timeout. (Issue 10, item 18.)
+func TestCAFileFIFORefused(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "ca.pem")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip("mkfifo:", err)
+	}
+	for name, target := range map[string]string{"http_check": "https://127.0.0.1:1/", "tls_cert": "127.0.0.1:1"} {
+		done := make(chan error, 1)
+		go func() {
+			_, err := netCall(t, context.Background(), name, []any{target}, "ca_file", fifo, "timeout", "200ms")
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "ca_file: "+fifo+" is a FIFO; a CA bundle must be a regular file") {
+				t.Errorf("%s: err = %v", name, err)
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatalf("%s with a FIFO ca_file did not return within 3s", name)
+		}
+	}
+}
+
+// A proxy password with a space is a clear error naming the variable,
+// not "cannot resolve host http", and the password is not quoted.
+// (Issue 10, item 18.)
+func TestHTTPProxyWithSpaceInPassword(t *testing.T) {
+	srv := netServer(t, func(w http.ResponseWriter, r *http.Request) {})
+	t.Setenv("HTTP_PROXY", "http://user:pa ss-fake-pw@127.0.0.1:3128")
+	t.Setenv("NO_PROXY", "")
+	r := netMust(t, "http_check", []any{srv.URL}, "retries", 0, "timeout", "2s")
+	got := netStr(t, r, "error")
+	if !strings.Contains(got, "the proxy in $HTTP_PROXY is not a valid URL (net/url: invalid userinfo)") || strings.Contains(got, "fake-pw") {
+		t.Errorf("error = %q", got)
 	}
 }

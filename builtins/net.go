@@ -266,8 +266,10 @@ func dnsCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	}
 	deps := depsOf(thread)
 	resolver := deps.Resolver
+	addr := "" // the server asked, when the script names one
 	if server.set {
-		addr, err := dnsServerAddr(server.s)
+		var err error
+		addr, err = dnsServerAddr(server.s)
 		if err != nil {
 			return nil, fmt.Errorf("%s: server: %v", b.Name(), err)
 		}
@@ -287,7 +289,7 @@ func dnsCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	msg := ""
 	switch {
 	case err != nil:
-		msg = dnsErrorText(ctx, err, typ, name)
+		msg = dnsErrorText(ctx, err, typ, name, addr)
 		records = nil
 	case len(records) == 0:
 		msg = fmt.Sprintf("no %s record for %s", typ, name)
@@ -371,7 +373,10 @@ func lookup(ctx context.Context, r Resolver, typ, name string) ([]string, error)
 	return out, nil
 }
 
-func dnsErrorText(ctx context.Context, err error, typ, name string) string {
+// dnsErrorText words a failed lookup. server is the server the script
+// named, if any: Go's resolver reports the one in /etc/resolv.conf, whose
+// address it passes to the Dial that goes to server instead.
+func dnsErrorText(ctx context.Context, err error, typ, name, server string) string {
 	if ctx.Err() != nil {
 		return contextText(ctx)
 	}
@@ -381,11 +386,17 @@ func dnsErrorText(ctx context.Context, err error, typ, name string) string {
 		case dnsErr.IsNotFound:
 			return fmt.Sprintf("no %s record for %s (no such host, or no record of that type)", typ, name)
 		case dnsErr.IsTimeout:
+			if server != "" {
+				return fmt.Sprintf("the DNS lookup of %s timed out (server %s)", name, server)
+			}
 			return fmt.Sprintf("the DNS lookup of %s timed out", name)
 		}
 		msg := dnsErr.Err
-		if dnsErr.Server != "" {
-			msg += " (server " + dnsErr.Server + ")"
+		if server == "" {
+			server = dnsErr.Server
+		}
+		if server != "" {
+			msg += " (server " + server + ")"
 		}
 		return fmt.Sprintf("DNS lookup of %s failed: %s", name, msg)
 	}

@@ -381,3 +381,34 @@ func TestDaysLeft(t *testing.T) {
 		}
 	}
 }
+
+// A failed lookup names the server the script asked, not the one in
+// /etc/resolv.conf that Go's resolver thinks it asked. (Issue 10, item 14.)
+func TestDNSServerFailureNamesThatServer(t *testing.T) {
+	t.Parallel()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { pc.Close(); <-done })
+	go func() {
+		defer close(done)
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if n >= 12 { // SERVFAIL, echoing the question
+				resp := concat(buf[0:2], u16(0x8182), buf[4:6], u16(0), u16(0), u16(0), buf[12:n])
+				pc.WriteTo(resp, from)
+			}
+		}
+	}()
+	server := pc.LocalAddr().String()
+	r := netMust(t, "dns", []any{"svc.test."}, "server", server, "timeout", "2s")
+	if got := netStr(t, r, "error"); !strings.HasSuffix(got, "(server "+server+")") {
+		t.Errorf("error = %q, want it to name server %s", got, server)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
 
 	"github.com/infra-guard/infra-guard/result"
 )
@@ -130,7 +131,7 @@ func ToResult(v starlark.Value) *Result {
 		}
 		return &Result{Status: result.Fail, Message: "check returned False"}
 	}
-	s := v.String()
+	s := shortString(v, 64)
 	if len(s) > 60 {
 		cut := 57
 		for cut > 0 && !utf8.RuneStart(s[cut]) { // not inside a rune: reports want valid UTF-8
@@ -181,4 +182,48 @@ func worst(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	out.Message = strings.Join(msgs, "; ")
 	sort.SliceStable(out.Metrics, func(i, j int) bool { return out.Metrics[i].Name < out.Metrics[j].Name })
 	return out, nil
+}
+
+// shortString is v.String() cut to about max bytes, computed without
+// walking more of v than that: the String of a 600,000-deep list takes
+// minutes (it looks for cycles along the whole path) and the run has
+// no deadline left to stop it.
+func shortString(v starlark.Value, max int) string {
+	var b strings.Builder
+	writeShort(&b, v, max)
+	return b.String()
+}
+
+func writeShort(b *strings.Builder, v starlark.Value, max int) {
+	if b.Len() > max {
+		return
+	}
+	seq := func(open, close string, n int, elem func(i int)) {
+		b.WriteString(open)
+		for i := 0; i < n && b.Len() <= max; i++ {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			elem(i)
+		}
+		b.WriteString(close)
+	}
+	switch v := v.(type) {
+	case *starlark.List:
+		seq("[", "]", v.Len(), func(i int) { writeShort(b, v.Index(i), max) })
+	case starlark.Tuple:
+		seq("(", ")", len(v), func(i int) { writeShort(b, v[i], max) })
+	case *starlark.Dict:
+		items := v.Items()
+		seq("{", "}", len(items), func(i int) {
+			writeShort(b, items[i][0], max)
+			b.WriteString(": ")
+			writeShort(b, items[i][1], max)
+		})
+	case *starlark.Set, *starlarkstruct.Struct:
+		b.WriteString(v.Type() + "(...)")
+	default:
+		s := v.String() // a scalar, a string: no nesting to walk
+		b.WriteString(s[:min(len(s), max+1-b.Len()+1)])
+	}
 }

@@ -517,6 +517,12 @@ func noCommandsAttr(_ []string, a slog.Attr) slog.Attr {
 }
 
 func (a *app) loadOptions(logger *slog.Logger) runtime.LoadOptions {
+	// --max-heap is also the Go runtime's soft memory limit: the collector
+	// works harder as memory nears it, so garbage is collected before the
+	// heap watchdog, which sees only the heap, takes it for a runaway
+	// script, and memory stays under the limit a cgroup or ulimit set
+	// for the process longer.
+	debug.SetMemoryLimit(int64(min(a.maxHeap, math.MaxInt64)))
 	return runtime.LoadOptions{
 		MaxSteps: a.maxSteps,
 		MaxHeap:  a.maxHeap,

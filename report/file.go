@@ -65,12 +65,14 @@ func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
 		}
 	}()
 
-	bw := bufio.NewWriterSize(f, 64<<10)
+	// Errors of the temporary file (a full disk) name path: the user
+	// has never heard of .NAME.tmp-*, and it is gone by then anyway.
+	bw := bufio.NewWriterSize(targetWriter{f, path}, 64<<10)
 	if err := write(bw); err != nil {
 		return err
 	}
 	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", path, unwrapPath(err))
+		return err
 	}
 	if err := f.Chmod(mode); err != nil {
 		return fmt.Errorf("write %s: %w", path, unwrapPath(err))
@@ -132,6 +134,21 @@ func unwrapPath(err error) error {
 		return le.Err
 	}
 	return err
+}
+
+// targetWriter writes to the temporary file and words its errors as
+// errors writing path.
+type targetWriter struct {
+	f    *os.File
+	path string
+}
+
+func (w targetWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if err != nil {
+		err = fmt.Errorf("write %s: %w", w.path, unwrapPath(err))
+	}
+	return n, err
 }
 
 // syncDir makes a rename in dir durable. Some filesystems cannot sync a

@@ -44,6 +44,11 @@ func (c *Check) freeze() {
 
 const registryKey = "infra-guard.registry"
 
+// MaxChecks is the most checks a guard may register. A run gives every
+// check a goroutine, a thread and a result: 600,000 of them took gigabytes
+// before the first ran, which the heap watchdog of the run phase never saw.
+const MaxChecks = 100_000
+
 type registry struct {
 	checks []*Check
 	byName map[string]*Check
@@ -71,6 +76,9 @@ func checkBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	}
 	if strings.TrimSpace(name) == "" {
 		return nil, fmt.Errorf("check: name must not be empty")
+	}
+	if len(reg.checks) >= MaxChecks {
+		return nil, fmt.Errorf("check: more than %d checks; each runs on its own goroutine and thread, and a guard this large is a loop gone wrong (split it into several guards)", MaxChecks)
 	}
 	pos := thread.CallFrame(1).Pos
 	c := &Check{Name: name, Fn: fn, Timeout: time.Duration(timeout), Tags: tags, After: after,

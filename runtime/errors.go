@@ -5,6 +5,8 @@ package runtime
 
 import (
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 
 	"go.starlark.net/resolve"
@@ -119,3 +121,37 @@ type loadedError struct {
 
 func (e *loadedError) Error() string { return e.d.String() }
 func (e *loadedError) Unwrap() error { return e.cause }
+
+// foldBacktrace folds runs of identical lines in a Starlark backtrace as
+// Python does: a runaway recursion's 100,000 frames are three lines and
+// "[Previous line repeated 99,997 more times]", not a 2.8 MB report.
+func foldBacktrace(bt string) string {
+	const keep = 3
+	lines := strings.SplitAfter(bt, "\n")
+	var b strings.Builder
+	for i := 0; i < len(lines); {
+		j := i + 1
+		for j < len(lines) && lines[j] == lines[i] {
+			j++
+		}
+		n := j - i
+		for k := 0; k < min(n, keep); k++ {
+			b.WriteString(lines[i])
+		}
+		if n > keep {
+			indent := lines[i][:len(lines[i])-len(strings.TrimLeft(lines[i], " "))]
+			fmt.Fprintf(&b, "%s[Previous line repeated %s more times]\n", indent, thousands(n-keep))
+		}
+		i = j
+	}
+	return b.String()
+}
+
+// thousands writes n with comma separators: 99,997.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

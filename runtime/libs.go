@@ -163,7 +163,12 @@ func (l *loader) exec(thread *starlark.Thread, id moduleID, src []byte) (starlar
 			return prog.Init(thread, l.predeclaredFor(id))
 		}
 	}
-	return starlark.ExecFileOptions(dialect, thread, l.name(id), src, l.predeclaredFor(id))
+	if id.lib == "std" {
+		// Our own code, run as compiled above when it can be: its
+		// allocations are those of the values it is given.
+		return starlark.ExecFileOptions(dialect, thread, l.name(id), src, l.predeclaredFor(id))
+	}
+	return execGuarded(thread, l.name(id), src, l.predeclaredFor(id))
 }
 
 // compileStd compiles @std module name as exec would run it, for

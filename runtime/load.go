@@ -26,6 +26,7 @@ type Guard struct {
 	// LoadOptions.Placeholders.
 	Notes   []result.Diagnostic
 	load    LoadOptions
+	stuck   *stuckChecks
 	secrets []builtins.SecretValue
 	dir     string // relative paths in builtins resolve from here; "": the working directory
 }
@@ -42,7 +43,6 @@ func (g *Guard) Secrets() []builtins.SecretValue { return g.secrets }
 func Load(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guard, error) {
 	opts = opts.withDefaults()
 	ld := newLoader(ctx, path, src != nil, opts)
-	defer ld.close()
 	reg := &registry{}
 	thread := &starlark.Thread{Name: "", Print: printer(opts.Logger), Load: ld.load}
 	thread.SetMaxExecutionSteps(opts.MaxSteps)
@@ -57,16 +57,29 @@ func Load(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guar
 	// A signal, or the heap watchdog: a top-level loop can allocate too.
 	ctx, cancelLoad := context.WithCancelCause(ctx)
 	defer cancelLoad(nil)
-	defer watchHeap(ctx, opts.MaxHeap, 20*time.Millisecond, cancelLoad)()
+	defer watchHeap(ctx, opts.MaxHeap, 20*time.Millisecond, cancelLoad, "the script is allocating without bound while loading")()
 	stop := context.AfterFunc(ctx, func() { thread.Cancel(context.Cause(ctx).Error()) })
 	defer stop()
 
 	embedded := src != nil
 	src, d := mainSource(path, src)
 	if d != nil {
+		ld.close()
 		return nil, &LoadError{Diagnostics: []result.Diagnostic{*d}}
 	}
-	err := execMain(thread, path, src, ld.predeclared)
+	// The loader is closed when the execution ends, which, for one that is
+	// abandoned, is after Load has returned.
+	done, err := execWithGrace(ctx, func() error {
+		defer ld.close()
+		return execMain(thread, path, src, ld.predeclared)
+	})
+	if !done {
+		// A builtin that does not watch the context holds the thread: leave
+		// it behind rather than hold a signal or --timeout. Nothing it
+		// touches (the registry, the config) is read from here on.
+		opts.Logger.Warn("the load phase did not stop when cancelled; a builtin is not watching its context", "grace", stuckGrace)
+		return nil, &LoadError{Diagnostics: []result.Diagnostic{{File: path, Msg: fmt.Sprintf("cancelled: %s (a builtin kept running for %s after the cancellation and was abandoned)", context.Cause(ctx), stuckGrace)}}}
+	}
 	// Every problem with the environment comes first, all of them, then
 	// what stopped the script (often a consequence of one of them).
 	errs, notes := cfg.Errors(), []result.Diagnostic(nil)
@@ -99,7 +112,7 @@ func Load(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guar
 	for _, c := range reg.checks {
 		c.freeze()
 	}
-	g := &Guard{Script: path, Checks: reg.checks, Notes: notes, load: opts, secrets: cfg.Secrets()}
+	g := &Guard{Script: path, Checks: reg.checks, Notes: notes, load: opts, stuck: &stuckChecks{}, secrets: cfg.Secrets()}
 	if !embedded { // a file: its directory, as for load()
 		g.dir = filepath.Dir(path)
 	}
@@ -112,6 +125,28 @@ func noChecks(path string) result.Diagnostic {
 	return result.Diagnostic{File: path, Msg: "the script registers no checks; call check(\"name\", fn) for each thing to verify"}
 }
 
+// execWithGrace runs exec on its own goroutine and waits for it, or,
+// once ctx has ended, for at most stuckGrace more: done is false when it
+// gave up on a builtin that ignores the cancellation (the str() of a
+// 600,000-deep list takes minutes), as the run phase does for a check.
+func execWithGrace(ctx context.Context, exec func() error) (done bool, err error) {
+	ch := make(chan error, 1)
+	go func() { ch <- exec() }()
+	select {
+	case err := <-ch:
+		return true, err
+	case <-ctx.Done():
+	}
+	t := time.NewTimer(stuckGrace)
+	defer t.Stop()
+	select {
+	case err := <-ch:
+		return true, err
+	case <-t.C:
+		return false, nil
+	}
+}
+
 // execMain executes the main script. go.starlark.net panics on some
 // allocations (list(range(1<<62))); such a panic becomes a load error, so
 // the exit code is 3 and not the 2 of a Go crash, which reads as CRITICAL.
@@ -122,7 +157,7 @@ func execMain(thread *starlark.Thread, path string, src any, predeclared starlar
 			err = &loadedError{d: result.Diagnostic{File: path, Msg: fmt.Sprintf("internal error (recovered panic): %v", p)}}
 		}
 	}()
-	_, err = starlark.ExecFileOptions(dialect, thread, path, src, predeclared)
+	_, err = execGuarded(thread, path, src, predeclared)
 	return err
 }
 

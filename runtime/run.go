@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.starlark.net/starlark"
@@ -36,8 +37,9 @@ func (g *Guard) Run(ctx context.Context, opts RunOptions) *result.Report {
 	defer cancel()
 	runCtx, cancelRun := context.WithCancelCause(runCtx)
 	defer cancelRun(nil)
-	stopWatch := watchHeap(runCtx, opts.MaxHeap, 20*time.Millisecond, cancelRun)
+	stopWatch := watchHeap(runCtx, opts.MaxHeap, 20*time.Millisecond, cancelRun, "a check is allocating without bound")
 	defer stopWatch()
+	run := g.stuck.newRun()
 
 	results := make([]result.CheckResult, len(g.Checks))
 	done := make(map[string]chan struct{}, len(g.Checks))
@@ -82,6 +84,12 @@ func (g *Guard) Run(ctx context.Context, opts RunOptions) *result.Report {
 					return
 				}
 			}
+			if msg := g.stuck.still(c.Name, time.Now()); msg != "" {
+				// Its deadline passed long ago and it has not answered yet.
+				r.Status, r.Message = result.Fail, msg
+				finish(r)
+				return
+			}
 			select {
 			case sem <- struct{}{}:
 				acquired = true
@@ -89,7 +97,7 @@ func (g *Guard) Run(ctx context.Context, opts RunOptions) *result.Report {
 				finish(g.notRun(r, runCtx))
 				return
 			}
-			g.runCheck(runCtx, opts, shared, c, r, finish)
+			g.runCheck(runCtx, opts, shared, run, c, r, finish)
 		}()
 	}
 	wg.Wait()
@@ -129,7 +137,7 @@ func (g *Guard) notRun(r result.CheckResult, runCtx context.Context) result.Chec
 
 // runCheck runs one check in its own thread, on the calling goroutine, and
 // hands the result to finish.
-func (g *Guard) runCheck(runCtx context.Context, opts RunOptions, shared *builtins.Run, c *Check, r result.CheckResult, finish func(result.CheckResult)) {
+func (g *Guard) runCheck(runCtx context.Context, opts RunOptions, shared *builtins.Run, run int, c *Check, r result.CheckResult, finish func(result.CheckResult)) {
 	timeout := c.Timeout
 	if timeout == 0 {
 		timeout = opts.CheckTimeout
@@ -152,39 +160,55 @@ func (g *Guard) runCheck(runCtx context.Context, opts RunOptions, shared *builti
 	builtins.SetDir(thread, g.dir)
 	calls := builtins.TrackCalls(thread)
 	builtins.SetConfig(thread, builtins.NewRunConfig(g.load.Env))
+	in := new(atomic.Pointer[string])
+	thread.SetLocal(inBuiltinKey, in)
 	start := time.Now()
 	// The grace timer reports from this copy: r itself is written below
 	// when the stuck builtin finally returns, with nothing ordering the two.
 	base := r
 
 	// On expiry: cancel the thread, and if a builtin that ignores its
-	// context still holds it after stuckGrace, report the timeout anyway.
-	// No extra goroutine per check waits for this; timers do.
+	// context still holds it after stuckGrace, report the timeout anyway
+	// and remember the check as stuck, so it is not started again while
+	// this instance runs on. No extra goroutine per check waits for this;
+	// timers do. returned, under mu, orders the check's own end against
+	// the timers: once the call has returned, no timer is armed and none
+	// that fires says anything, however close to the deadline it ended.
 	var (
-		mu    sync.Mutex
-		grace *time.Timer
+		mu        sync.Mutex
+		returned  bool
+		abandoned bool
+		grace     *time.Timer
 	)
 	stop := context.AfterFunc(ctx, func() {
 		thread.Cancel(context.Cause(ctx).Error())
 		mu.Lock()
 		defer mu.Unlock()
+		if returned {
+			return
+		}
 		grace = time.AfterFunc(stuckGrace, func() {
+			mu.Lock()
+			if returned {
+				mu.Unlock()
+				return
+			}
+			abandoned = true
+			where := calls.Current() // a run-phase builtin, with its argument
+			if where == "" {
+				where = inBuiltin(in)
+			}
+			g.stuck.add(c.Name, stuckCheck{builtin: where, run: run, since: time.Now()})
+			mu.Unlock()
 			opts.Logger.Warn("check did not stop when cancelled; a builtin is not watching its context",
-				"check", c.Name, "grace", stuckGrace)
+				"check", c.Name, "builtin", where, "grace", stuckGrace)
 			stuck := base
 			stuck.Duration = time.Since(start)
 			stuck.Status, stuck.Message = g.cancelled(runCtx, ctx, calls)
+			stuck.Message += fmt.Sprintf(" (stuck in %s, abandoned after a grace of %s)", where, stuckGrace)
 			finish(stuck)
 		})
 	})
-	defer func() {
-		stop()
-		mu.Lock()
-		defer mu.Unlock()
-		if grace != nil {
-			grace.Stop()
-		}
-	}()
 
 	var o struct {
 		v        starlark.Value
@@ -196,6 +220,27 @@ func (g *Guard) runCheck(runCtx context.Context, opts RunOptions, shared *builti
 		o.v, o.err = starlark.Call(thread, c.Fn, c.Args, c.Kwargs)
 	}()
 	r.Duration = time.Since(start)
+	stop()
+	mu.Lock()
+	returned = true
+	if grace != nil {
+		grace.Stop()
+	}
+	wasAbandoned := abandoned
+	mu.Unlock()
+	if wasAbandoned {
+		// Reported already; it may start again from the next run on.
+		g.stuck.remove(c.Name)
+		return
+	}
+	// One rule at the deadline: a check whose deadline passed before its
+	// call returned timed out, whether or not the cancellation reached
+	// the thread before its last step. Without it, identical checks that
+	// end at the deadline came out OK or FAIL at random.
+	// The clock decides, not the timer: under load a timer fires late.
+	if dl, ok := ctx.Deadline(); ok && o.panicked == nil && o.err == nil && !start.Add(r.Duration).Before(dl) && !interrupted(runCtx) {
+		o.err = pastDeadline(ctx, runCtx, timeout)
+	}
 
 	switch {
 	case o.panicked != nil:
@@ -206,6 +251,8 @@ func (g *Guard) runCheck(runCtx context.Context, opts RunOptions, shared *builti
 	case o.err == nil:
 		res := builtins.ToResult(o.v)
 		r.Status, r.Message, r.Metrics = res.Status, res.Message, res.Metrics
+	case errors.As(o.err, new(*pastDeadlineError)):
+		r.Status, r.Message = result.Fail, o.err.Error()
 	case ctx.Err() != nil:
 		r.Status, r.Message = g.cancelled(runCtx, ctx, calls)
 	case tooManySteps:
@@ -216,7 +263,7 @@ func (g *Guard) runCheck(runCtx context.Context, opts RunOptions, shared *builti
 		r.Message = describe(o.err)
 		var evalErr *starlark.EvalError
 		if errors.As(o.err, &evalErr) {
-			r.Backtrace = evalErr.Backtrace()
+			r.Backtrace = foldBacktrace(evalErr.Backtrace())
 		}
 		if !opts.QuietErrors {
 			opts.Logger.Error("check raised an error", "check", c.Name, "location", fmt.Sprintf("%s:%d", c.File, c.Line),
@@ -225,6 +272,25 @@ func (g *Guard) runCheck(runCtx context.Context, opts RunOptions, shared *builti
 	}
 	finish(r)
 }
+
+// pastDeadline is the timeout of a check that returned a value at or
+// after its deadline (ctx's: its own timeout's or the run's, whichever
+// came first), worded like one the cancellation reached in time.
+func pastDeadline(ctx, runCtx context.Context, timeout time.Duration) error {
+	if ctx.Err() != nil {
+		return &pastDeadlineError{context.Cause(ctx).Error()}
+	}
+	if dl, ok := runCtx.Deadline(); ok {
+		if own, _ := ctx.Deadline(); !own.Before(dl) {
+			return &pastDeadlineError{errRunDeadline.Error()}
+		}
+	}
+	return &pastDeadlineError{fmt.Sprintf("timed out after %s", timeout)}
+}
+
+type pastDeadlineError struct{ msg string }
+
+func (e *pastDeadlineError) Error() string { return e.msg }
 
 // cancelled judges a check whose context ended: a deadline (its own or the
 // run's) is a FAIL; an interruption, by a signal or the heap watchdog, says

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"time"
 
-	"go.starlark.net/lib/json"
 	"go.starlark.net/lib/math"
 	starlarktime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
@@ -143,10 +142,17 @@ func predeclared(extra starlark.StringDict) starlark.StringDict {
 		d[k] = v
 	}
 	d["check"] = starlark.NewBuiltin("check", checkBuiltin)
-	d["json"] = json.Module
+	d["json"] = jsonModule
 	d["time"] = starlarktime.Module
 	d["math"] = math.Module
 	d["struct"] = starlark.NewBuiltin("struct", starlarkstruct.Make)
+	guardSized(d)
+	// The universal builtins that can run for minutes on one value (str
+	// of a 600,000-deep list), so that a check stuck in one is named.
+	for _, name := range []string{"str", "repr"} {
+		d[name] = starlark.Universe[name]
+	}
+	tracked(d)
 	return d
 }
 

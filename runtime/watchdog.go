@@ -15,7 +15,7 @@ const heapMetric = "/memory/classes/heap/objects:bytes"
 
 // watchHeap samples the heap every interval and cancels the run with a cause
 // naming the limit when the heap is above it. stop ends the watch.
-func watchHeap(ctx context.Context, limit uint64, interval time.Duration, cancel context.CancelCauseFunc) (stop func()) {
+func watchHeap(ctx context.Context, limit uint64, interval time.Duration, cancel context.CancelCauseFunc, who string) (stop func()) {
 	done := make(chan struct{})
 	exited := make(chan struct{})
 	go func() {
@@ -33,7 +33,7 @@ func watchHeap(ctx context.Context, limit uint64, interval time.Duration, cancel
 			}
 			metrics.Read(sample)
 			if used := sample[0].Value.Uint64(); used > limit {
-				cancel(fmt.Errorf("stopped: the heap grew to %d MiB, past --max-heap %d MiB; a check is allocating without bound", used>>20, limit>>20))
+				cancel(fmt.Errorf("stopped: the heap grew to %d MiB, past --max-heap %d MiB; %s", used>>20, limit>>20, who))
 				return
 			}
 		}
