@@ -165,10 +165,7 @@ func (w *world) fakeDisks(_ *starlark.Thread, b *starlark.Builtin, args starlark
 		if !ok {
 			return nil, fmt.Errorf("%s: disks[%d] is %s; want a dict such as {\"path\": \"/\", \"used_percent\": 50}", b.Name(), i, list.Index(i).Type())
 		}
-		var kw []starlark.Tuple
-		for _, item := range d.Items() {
-			kw = append(kw, item)
-		}
+		kw := d.Items()
 		var path string
 		u, err := diskUsage(b, nil, kw, &path)
 		if err != nil {
@@ -281,10 +278,7 @@ func (w *world) fakeProcess(_ *starlark.Thread, b *starlark.Builtin, args starla
 			p, u := base, owner
 			var pid, rss int
 			var start number
-			var kw []starlark.Tuple
-			for _, item := range d.Items() {
-				kw = append(kw, item)
-			}
+			kw := d.Items()
 			if err := starlark.UnpackArgs(b.Name(), nil, kw, "pid?", &pid, "name?", &p.name, "cmdline?", &p.cmdline, "user?", &u, "rss?", &rss, "start_time?", &start); err != nil {
 				return nil, fmt.Errorf("procs[%d]: %w", i, err)
 			}
