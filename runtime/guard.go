@@ -6,8 +6,10 @@ package runtime
 // before the kernel's OOM killer ends the process without a report. The
 // script's syntax tree is rewritten before it is compiled so that every
 // x * y goes through repeat(), which refuses a result larger than
-// MaxAlloc, and the builtins that turn a lazy range into a list check the
-// length first.
+// MaxAlloc, every list growth in place (l += y, l.extend(y)) goes through
+// grow(), which refuses a y of more elements than one operation may make,
+// and the builtins that turn a lazy range into a list check the length
+// first.
 
 import (
 	"fmt"
@@ -24,6 +26,10 @@ const MaxAlloc = 256 << 20
 // tree calls; no script can spell it, as identifiers cannot hold a space.
 const mulName = "*"
 
+// growName is the predeclared name of the check on what x += y and
+// x.extend(y) add; like mulName, no script can spell it.
+const growName = "+="
+
 // execGuarded is starlark.ExecFileOptions with the tree rewritten.
 func execGuarded(thread *starlark.Thread, filename string, src any, predeclared starlark.StringDict) (starlark.StringDict, error) {
 	f, err := dialect.Parse(filename, src, 0)
@@ -31,7 +37,10 @@ func execGuarded(thread *starlark.Thread, filename string, src any, predeclared 
 		return nil, err
 	}
 	guardTree(f)
-	prog, err := starlark.FileProgram(f, func(name string) bool { _, ok := predeclared[name]; return ok || name == mulName })
+	prog, err := starlark.FileProgram(f, func(name string) bool {
+		_, ok := predeclared[name]
+		return ok || name == mulName || name == growName
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -40,6 +49,7 @@ func execGuarded(thread *starlark.Thread, filename string, src any, predeclared 
 		withMul[k] = v
 	}
 	withMul[mulName] = mulBuiltin
+	withMul[growName] = growBuiltin
 	g, err := prog.Init(thread, withMul)
 	g.Freeze()
 	return g, err
@@ -54,6 +64,19 @@ var mulBuiltin = starlark.NewBuiltin("repeat", func(thread *starlark.Thread, _ *
 		return nil, err
 	}
 	return starlark.Binary(syntax.STAR, x, y)
+})
+
+// growBuiltin returns its argument unless it is a sequence longer than one
+// operation may make: l.extend(range(1 << 62)) and l += range(1 << 62)
+// would otherwise grow a list without bound inside a single step.
+var growBuiltin = starlark.NewBuiltin("grow", func(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+	y := args[0]
+	if s, ok := y.(starlark.Sequence); ok {
+		if n := s.Len(); n < 0 || int64(n) > MaxAlloc/16 {
+			return nil, fmt.Errorf("adding a %s of %d elements is more than the %d one operation may make (%d MiB)", y.Type(), n, MaxAlloc/16, MaxAlloc>>20)
+		}
+	}
+	return y, nil
 })
 
 // checkRepeat refuses seq * n when the result would exceed MaxAlloc.
@@ -103,6 +126,9 @@ func guardStmt(s syntax.Stmt) {
 	case *syntax.AssignStmt:
 		guardExpr(&s.LHS)
 		guardExpr(&s.RHS)
+		if s.Op == syntax.PLUS_EQ { // x += y: x += grow(y)
+			s.RHS = growCall(s.RHS, s.OpPos)
+		}
 		if s.Op == syntax.STAR_EQ {
 			if lhs, ok := s.LHS.(*syntax.Ident); ok { // x *= n: x = x * n
 				s.Op = syntax.EQ
@@ -163,6 +189,12 @@ func guardExpr(p *syntax.Expr) {
 			}
 			guardExpr(&e.Args[i])
 		}
+		// x.extend(y): x.extend(grow(y))
+		if dot, ok := e.Fn.(*syntax.DotExpr); ok && dot.Name.Name == "extend" && len(e.Args) == 1 {
+			if kw, ok := e.Args[0].(*syntax.BinaryExpr); !ok || kw.Op != syntax.EQ {
+				e.Args[0] = growCall(e.Args[0], e.Lparen)
+			}
+		}
 	case *syntax.Comprehension:
 		guardExpr(&e.Body)
 		for _, c := range e.Clauses {
@@ -212,6 +244,11 @@ func guardExpr(p *syntax.Expr) {
 // mulCall is the call of mulName that replaces x * y, placed at the *.
 func mulCall(x, y syntax.Expr, pos syntax.Position) *syntax.CallExpr {
 	return &syntax.CallExpr{Fn: &syntax.Ident{NamePos: pos, Name: mulName}, Lparen: pos, Args: []syntax.Expr{x, y}, Rparen: pos}
+}
+
+// growCall is the call of growName around y, placed at pos.
+func growCall(y syntax.Expr, pos syntax.Position) *syntax.CallExpr {
+	return &syntax.CallExpr{Fn: &syntax.Ident{NamePos: pos, Name: growName}, Lparen: pos, Args: []syntax.Expr{y}, Rparen: pos}
 }
 
 // sizedBuiltins are the universal builtins that make a list or tuple as
