@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -106,6 +107,16 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, endpoint string,
 	}
 }
 
+// plainOK is the answer of a plain probe that passes, without the walk
+// over every check that the verbose forms need.
+func plainOK(w http.ResponseWriter) {
+	h := w.Header()
+	h["Content-Type"] = []string{"text/plain; charset=utf-8"}
+	h["X-Content-Type-Options"] = []string{"nosniff"}
+	h["Cache-Control"] = []string{"no-store"}
+	_, _ = io.WriteString(w, "ok")
+}
+
 func quote(names []string) []string {
 	out := make([]string, len(names))
 	for i, n := range names {
@@ -135,6 +146,11 @@ func (s *Server) livez(w http.ResponseWriter, r *http.Request) {
 // false while shutting down, so traffic drains first.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	s.mu.RLock()
+	if r.URL.RawQuery == "" && !wantsJSON(r) && s.cur != nil && s.pending == 0 && !s.stopping.Load() {
+		s.mu.RUnlock()
+		plainOK(w)
+		return
+	}
 	ps := make([]probe, 0, 2+s.checkCount())
 	ps = append(ps, probe{name: "shutdown", ok: !s.stopping.Load(), reason: "shutting down"})
 	ps = append(ps, s.scriptProbe())
@@ -171,6 +187,11 @@ func (s *Server) scriptProbe() probe {
 // --fail-on warn) or SKIP.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	s.mu.RLock()
+	if r.URL.RawQuery == "" && !wantsJSON(r) && s.cur != nil && s.notPassing == 0 {
+		s.mu.RUnlock()
+		plainOK(w)
+		return
+	}
 	ps := make([]probe, 0, 1+s.checkCount())
 	ps = append(ps, s.scriptProbe())
 	if s.cur != nil {

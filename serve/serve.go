@@ -74,6 +74,10 @@ type Server struct {
 	loadAt       time.Time
 	reloads      map[string]uint64 // by result: success, failure
 	lastReloadOK time.Time
+	// Of cur's checks: how many have no result yet, and how many do not
+	// pass (pending ones included), kept as results arrive so that the
+	// plain /readyz and /healthz answer without a walk over every check.
+	pending, notPassing int
 
 	reloadMu  sync.Mutex // one (re)load at a time
 	reloadReq chan chan error
@@ -258,6 +262,7 @@ func (s *Server) reload(ctx context.Context, why string) error {
 	}
 	prev := s.cur
 	s.cur = next
+	s.recount()
 	s.loadOK, s.loadErrors = true, nil
 	if why != "start" {
 		s.reloads["success"]++
@@ -294,6 +299,34 @@ func (s *Server) record(st *checkState, e entry) {
 		e.Metrics = ms
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	current := s.cur != nil && s.cur.byName[st.check.Name] == st
+	if current {
+		s.pending -= b2i(!st.has)
+		s.notPassing -= b2i(!s.passing(st))
+	}
 	st.record(e, s.cfg.History)
-	s.mu.Unlock()
+	if current {
+		s.pending += b2i(!st.has)
+		s.notPassing += b2i(!s.passing(st))
+	}
+}
+
+// passing is whether /healthz counts st as passing; the caller holds s.mu.
+func (s *Server) passing(st *checkState) bool { return st.has && s.passes(st.reported.Status) }
+
+// recount sets pending and notPassing from cur; the caller holds s.mu.
+func (s *Server) recount() {
+	s.pending, s.notPassing = 0, 0
+	for _, st := range s.cur.order {
+		s.pending += b2i(!st.has)
+		s.notPassing += b2i(!s.passing(st))
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -34,7 +34,7 @@ type testServer struct {
 }
 
 // start writes script to a temporary guard.star and serves it.
-func start(t *testing.T, script string, tweak func(*Config)) *testServer {
+func start(t testing.TB, script string, tweak func(*Config)) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "guard.star")
@@ -511,5 +511,35 @@ func TestScriptNotLoaded(t *testing.T) {
 	_, page := ts.get(t, "/")
 	if !strings.Contains(page, "The script did not load; no check runs.") {
 		t.Errorf("page:\n%s", page)
+	}
+}
+
+// The counts behind the plain /healthz and /readyz agree with a walk over
+// the checks, through results and reloads.
+func TestFastPathCounts(t *testing.T) {
+	ts := start(t, `check("a", lambda: ok("x"), interval = "100ms")
+check("b", lambda: warn("x"), interval = "100ms")`, nil)
+	ts.ready(t)
+	if code, body := ts.get(t, "/healthz"); code != 200 || body != "ok" {
+		t.Errorf("/healthz: %d %q", code, body)
+	}
+	if err := os.WriteFile(ts.script, []byte(`check("a", lambda: fail("x"), interval = "100ms")
+check("c", lambda: ok("x"), interval = "100ms", fail_after = 2)`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ts.ready(t)
+	time.Sleep(300 * time.Millisecond)
+	ts.mu.Lock()
+	pending, notPassing := ts.pending, ts.notPassing
+	ts.recount()
+	if pending != ts.pending || notPassing != ts.notPassing {
+		t.Errorf("kept counts: %d pending, %d not passing; a walk: %d, %d", pending, notPassing, ts.pending, ts.notPassing)
+	}
+	ts.mu.Unlock()
+	if code, _ := ts.get(t, "/healthz"); code != 503 {
+		t.Errorf("/healthz with a failing check: %d", code)
 	}
 }
