@@ -51,6 +51,13 @@ type Config struct {
 	Scrub func(string) string
 }
 
+// SelectionError is --only, --skip or --tag naming checks or tags the
+// script does not have.
+type SelectionError struct{ Err error }
+
+func (e *SelectionError) Error() string { return e.Err.Error() }
+func (e *SelectionError) Unwrap() error { return e.Err }
+
 // loaded is one guard that loaded cleanly, with what runs it.
 type loaded struct {
 	guard  *runtime.Guard
@@ -132,6 +139,13 @@ func (s *Server) Run(ctx context.Context) error {
 	defer stopBg()
 
 	if err := s.reload(bg, "start"); err != nil {
+		// --only, --skip or --tag naming what the script lacks is a usage
+		// error, for the command line to report; a script that does not
+		// load is served, unready, until a reload fixes it.
+		var sel *SelectionError
+		if errors.As(err, &sel) {
+			return err
+		}
 		s.log.Error("the script did not load; serving without checks until it does", "script", s.cfg.Script.Path, "error", err)
 	}
 	wg.Add(1)
@@ -221,10 +235,11 @@ func (s *Server) reload(ctx context.Context, why string) error {
 	defer s.reloadMu.Unlock()
 	sc := s.cfg.Script
 	g, diags := runtime.Vet(ctx, sc.Path, sc.Src, s.cfg.Load)
-	var err error
+	var selErr error
 	if len(diags) == 0 {
-		if g, err = g.Select(s.cfg.Select); err != nil {
-			diags = []result.Diagnostic{{File: sc.Path, Msg: err.Error()}}
+		if g, selErr = g.Select(s.cfg.Select); selErr != nil {
+			diags = []result.Diagnostic{{File: sc.Path, Msg: selErr.Error()}}
+			selErr = &SelectionError{selErr}
 		}
 	}
 	s.mu.Lock()
@@ -242,7 +257,13 @@ func (s *Server) reload(ctx context.Context, why string) error {
 		running := s.cur != nil
 		s.mu.Unlock()
 		for _, m := range msgs {
+			if selErr != nil && why == "start" {
+				break // the command line reports it, once
+			}
 			s.log.Error("the script did not load", "script", sc.Path, "error", m, "keeping_previous", running)
+		}
+		if selErr != nil {
+			return selErr
 		}
 		return fmt.Errorf("%s did not load: %s", sc.Path, msgs[0])
 	}
