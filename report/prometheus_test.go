@@ -186,7 +186,7 @@ func TestPrometheusCollector(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(c, prometheus.NewGoCollector())
+	reg.MustRegister(c, prometheus.NewCounter(prometheus.CounterOpts{Name: "other_total", Help: "Another collector."}))
 	fams, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

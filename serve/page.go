@@ -58,7 +58,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 					pc.Message += fmt.Sprintf(" (latest run: %s: %s, held back by fail_after/ok_after)", strings.ToUpper(l.Status.String()), l.Message)
 				}
 				pc.LastRun = l.Started.Format(stamp)
-				pc.Duration = l.Duration.Round(time.Millisecond / 10).String()
+				pc.Duration = l.Duration.Round(time.Microsecond).String()
 			}
 			for _, e := range st.history {
 				pc.Strip = append(pc.Strip, e.Status.String())
