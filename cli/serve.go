@@ -32,7 +32,7 @@ type serveFlags struct {
 
 func (a *app) serveCommand() *ffcli.Command {
 	var f serveFlags
-	fs := a.flagSet("serve", a.logFlags, func(fs *flag.FlagSet) {
+	fs := a.flagSet("serve", a.logFlags, a.libFlags, func(fs *flag.FlagSet) {
 		a.checkTimeout, a.concurrency, a.maxHeap = runtime.DefaultCheckTimeout, runtime.DefaultConcurrency, runtime.DefaultMaxHeap
 		f.listen, f.interval, f.history, f.failOn, f.watch = serve.DefaultListen, serve.DefaultInterval, serve.DefaultHistory, "fail", true
 		fs.StringVar(&f.listen, "listen", f.listen, "address to serve on; 0.0.0.0:9417 (or :9417) to be reachable from other hosts, as Prometheus and the kubelet need")
