@@ -429,6 +429,30 @@ func TestReloadOnChange(t *testing.T) {
 	waitFor(t, 5*time.Second, "the reload", func() bool { code, _ := ts.get(t, "/healthz/b"); return code == 200 })
 }
 
+// A module the script loads from a subdirectory changing reloads it too.
+func TestReloadOnLoadedFileChange(t *testing.T) {
+	var lib string
+	ts := start(t, `load("lib/m.star", "f")
+check("a", f, interval = "200ms")`, func(c *Config) {
+		c.Watch = true
+		lib = filepath.Join(filepath.Dir(c.Script.Path), "lib")
+		if err := os.MkdirAll(lib, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(lib, "m.star"), []byte("def f():\n    return fail(\"v1\")\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+	ts.ready(t)
+	if code, _ := ts.get(t, "/healthz/a"); code != 503 {
+		t.Fatalf("/healthz/a with v1: %d", code)
+	}
+	if err := os.WriteFile(filepath.Join(lib, "m.star"), []byte("def f():\n    return ok(\"v2\")\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the reload", func() bool { code, _ := ts.get(t, "/healthz/a"); return code == 200 })
+}
+
 // SIGTERM (a cancelled context) stops a check stuck in a builtin that
 // ignores its context, and Run returns within 2 s.
 func TestShutdownWithStuckCheck(t *testing.T) {

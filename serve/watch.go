@@ -1,13 +1,14 @@
 package serve
 
 // This file holds the reload on change: fsnotify on the script's directory
-// (editors and ConfigMap updates replace files by renaming, which a watch
-// on the file itself would lose), any .star file there counting, since
-// the script may load() it. Changes are debounced, as one save is often
+// and those below it (editors and ConfigMap updates replace files by
+// renaming, which a watch on the file itself would lose), any .star file
+// there counting, since the script may load() it. Changes are debounced, as one save is often
 // several events.
 
 import (
 	"context"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,6 +18,10 @@ import (
 )
 
 const debounce = 250 * time.Millisecond
+
+// maxWatchedDirs bounds the subdirectories of the script's directory that
+// are watched for changed .star files.
+const maxWatchedDirs = 100
 
 func (s *Server) watch(ctx context.Context) (stop func(), err error) {
 	w, err := fsnotify.NewWatcher()
@@ -28,6 +33,21 @@ func (s *Server) watch(ctx context.Context) (stop func(), err error) {
 		w.Close()
 		return nil, err
 	}
+	// The directories below it too, where relative load()s lead; a
+	// bounded number, so a script in / or $HOME does not watch the world.
+	n := 0
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() || path == dir {
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), ".") && d.Name() != "..data" || n >= maxWatchedDirs {
+			return filepath.SkipDir
+		}
+		if w.Add(path) == nil {
+			n++
+		}
+		return nil
+	})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
