@@ -40,7 +40,7 @@ func (a *app) serveCommand() *ffcli.Command {
 		fs.Var(positive(&f.history, strconv.Atoi), "history", "results kept per check, for /api/v1/checks/NAME and the status page")
 		fs.Var(&flagValue[string]{dst: &f.failOn, parse: oneOf("fail", "warn")}, "fail-on", "least severe status that makes /healthz answer 503: fail, or warn")
 		fs.Var(&boolFlag{&f.watch}, "watch", "reload when the script or a .star file beside it changes")
-		fs.Var(&flagValue[uint64]{dst: &a.maxHeap, parse: parseSize, format: formatSize}, "max-heap", "cancel loading the script when the heap grows past this, e.g. 512MiB or 2GiB")
+		fs.Var(&flagValue[uint64]{dst: &a.maxHeap, parse: parseSize, format: formatSize}, "max-heap", "cancel the load phase, or the checks running, when the heap grows past this, e.g. 512MiB or 2GiB")
 		fs.Var(&flagValue[time.Duration]{dst: &a.checkTimeout, parse: durationAtLeast(time.Millisecond)}, "check-timeout", "deadline for each check without its own timeout=")
 		fs.Var(positive(&a.concurrency, strconv.Atoi), "concurrency", "checks running at once")
 		fs.Func("only", "run only these checks (comma-separated, repeatable), and what they run after", appendList(&a.selection.Only))

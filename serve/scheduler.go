@@ -55,6 +55,13 @@ func (s *scheduler) start(ctx context.Context) {
 	}
 	s.sem = make(chan struct{}, n)
 	t0 := time.Now()
+	if s.opts.MaxHeap > 0 {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.watchHeap(ctx, s.opts.MaxHeap)
+		}()
+	}
 	for _, c := range s.guard.Checks {
 		s.wg.Add(1)
 		go func() {
@@ -139,10 +146,14 @@ func (s *scheduler) runOnce(ctx context.Context, c *runtime.Check, st *checkStat
 			after[dep] = e.CheckResult
 		}
 	}
+	// Its own context, so the heap watchdog can cancel this run alone.
+	runCtx, cancelRun := context.WithCancelCause(ctx)
+	defer cancelRun(nil)
 	st.running = true
+	st.cancelRun = cancelRun
 	s.srv.mu.Unlock()
 	started := time.Now()
-	_ = s.guard.RunCheck(ctx, s.opts, c.Name, after, func(r result.CheckResult) {
+	_ = s.guard.RunCheck(runCtx, s.opts, c.Name, after, func(r result.CheckResult) {
 		if ctx.Err() != nil {
 			// Shutdown or a reload cancelled it: that says nothing about
 			// the check, and the last real result stays.
@@ -152,5 +163,6 @@ func (s *scheduler) runOnce(ctx context.Context, c *runtime.Check, st *checkStat
 	})
 	s.srv.mu.Lock()
 	st.running = false
+	st.cancelRun = nil
 	s.srv.mu.Unlock()
 }

@@ -38,7 +38,7 @@ type Config struct {
 	Listen     string
 	Script     runtime.Script
 	Load       runtime.LoadOptions
-	Run        runtime.RunOptions // Deps is set by the server, one per loaded guard
+	Run        runtime.RunOptions // Deps is set by the server, one per loaded guard; MaxHeap bounds the heap while checks run
 	Select     runtime.Selection
 	Interval   time.Duration // checks without interval=
 	History    int           // results kept per check
@@ -111,6 +111,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Scrub == nil {
 		cfg.Scrub = func(s string) string { return s }
+	}
+	if cfg.Run.MaxHeap == 0 {
+		cfg.Run.MaxHeap = runtime.DefaultMaxHeap
 	}
 	if cfg.Load.Logger == nil {
 		cfg.Load.Logger = cfg.Logger

@@ -489,6 +489,25 @@ check("fine", lambda: True, interval = "100ms")
 	time.Sleep(50 * time.Millisecond)
 }
 
+// The heap past --max-heap cancels the checks running then: UNKNOWN,
+// saying why; the server goes on.
+func TestMaxHeapCancelsRunningChecks(t *testing.T) {
+	ts := start(t, `
+def spin():
+    while True:
+        pass
+check("spin", spin, interval = "1s", timeout = "1m")
+`, func(c *Config) {
+		c.Run.MaxSteps = 1 << 62
+		c.Run.MaxHeap = 1 << 20 // below what the test binary already holds
+	})
+	ts.ready(t)
+	_, body := ts.get(t, "/api/v1/checks/spin")
+	if !strings.Contains(body, `"status": "unknown"`) || !strings.Contains(body, "cancelled: stopped: the heap grew to") || !strings.Contains(body, "past --max-heap 1 MiB") {
+		t.Errorf("a check running when the heap passed --max-heap:\n%s", body)
+	}
+}
+
 // Secrets never reach a response: results are scrubbed as they are stored.
 func TestSecretsAbsentFromEveryEndpoint(t *testing.T) {
 	const value = "s3cr3t-T0KEN-value-9f8e7d"

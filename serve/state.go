@@ -6,6 +6,7 @@ package serve
 // endpoint answers from here; none runs a check.
 
 import (
+	"context"
 	"time"
 
 	"github.com/infra-guard/infra-guard/result"
@@ -46,6 +47,9 @@ type checkState struct {
 	count    uint64
 	sum      float64
 	running  bool
+	// cancelRun cancels the run in progress, for the heap watchdog; nil
+	// when none is.
+	cancelRun context.CancelCauseFunc
 }
 
 func newCheckState(c *runtime.Check) *checkState {
