@@ -28,6 +28,7 @@ type scheduler struct {
 	interval time.Duration // for checks without their own
 	states   map[string]*checkState
 	sem      chan struct{}
+	heap     *heapWatch
 	cancel   context.CancelCauseFunc
 	wg       sync.WaitGroup
 }
@@ -55,13 +56,7 @@ func (s *scheduler) start(ctx context.Context) {
 	}
 	s.sem = make(chan struct{}, n)
 	t0 := time.Now()
-	if s.opts.MaxHeap > 0 {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.watchHeap(ctx, s.opts.MaxHeap)
-		}()
-	}
+	s.heap = &heapWatch{s: s, limit: s.opts.MaxHeap}
 	for _, c := range s.guard.Checks {
 		s.wg.Add(1)
 		go func() {
@@ -76,6 +71,7 @@ func (s *scheduler) start(ctx context.Context) {
 // context can hold one longer).
 func (s *scheduler) stop(cause error, wait time.Duration) bool {
 	s.cancel(cause)
+	s.heap.stop()
 	done := make(chan struct{})
 	go func() {
 		s.wg.Wait()
@@ -152,6 +148,10 @@ func (s *scheduler) runOnce(ctx context.Context, c *runtime.Check, st *checkStat
 	st.running = true
 	st.cancelRun = cancelRun
 	s.srv.mu.Unlock()
+	if s.opts.MaxHeap > 0 {
+		s.heap.begin()
+		defer s.heap.end()
+	}
 	started := time.Now()
 	_ = s.guard.RunCheck(runCtx, s.opts, c.Name, after, func(r result.CheckResult) {
 		if ctx.Err() != nil {
