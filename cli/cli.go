@@ -429,12 +429,12 @@ func (a *app) commands() *ffcli.Command {
 			"With no command, runs SCRIPT as \"run\" does. Every flag can also be set as\n" +
 			"INFRA_GUARD_<FLAG>, e.g. INFRA_GUARD_CHECK_TIMEOUT=10s.",
 		FlagSet:     a.flagSet("infra-guard"),
-		Subcommands: []*ffcli.Command{runCmd, vetCmd, listCmd, a.testCommand(), a.fmtCommand(), versionCmd, a.libsCommand(), a.docCommand()},
+		Subcommands: []*ffcli.Command{runCmd, vetCmd, listCmd, a.testCommand(), a.fmtCommand(), a.serveCommand(), versionCmd, a.libsCommand(), a.docCommand()},
 		Exec: func(_ context.Context, args []string) error {
 			if len(args) == 0 { // withRun made every other call "run"
 				return flag.ErrHelp
 			}
-			return fmt.Errorf("unknown command %q (commands: run, vet, list, test, fmt, version, libs, doc; a script path ends in .star)", args[0])
+			return fmt.Errorf("unknown command %q (commands: run, vet, list, test, fmt, serve, version, libs, doc; a script path ends in .star)", args[0])
 		},
 	})
 }

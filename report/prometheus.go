@@ -46,11 +46,9 @@ type promGauges struct {
 	exitCode, lastRun, runDuration, runChecks *prometheus.GaugeVec
 }
 
-func newPromGauges(reg *prometheus.Registry) *promGauges {
+func newPromGauges() *promGauges {
 	vec := func(name, help string, labels ...string) *prometheus.GaugeVec {
-		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
-		reg.MustRegister(g)
-		return g
+		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
 	}
 	return &promGauges{
 		success: vec("infra_guard_check_success",
@@ -80,11 +78,66 @@ func newPromGauges(reg *prometheus.Registry) *promGauges {
 	}
 }
 
+func (g *promGauges) vecs() []*prometheus.GaugeVec {
+	return []*prometheus.GaugeVec{g.success, g.status, g.duration, g.metric, g.exitCode, g.lastRun, g.runDuration, g.runChecks}
+}
+
+// Describe and Collect make the gauges a prometheus.Collector.
+func (g *promGauges) Describe(ch chan<- *prometheus.Desc) {
+	for _, v := range g.vecs() {
+		v.Describe(ch)
+	}
+}
+
+func (g *promGauges) Collect(ch chan<- prometheus.Metric) {
+	for _, v := range g.vecs() {
+		v.Collect(ch)
+	}
+}
+
+// NewCollector returns the prometheus format's metrics of r as a
+// prometheus.Collector, for a registry of the caller's: the same series
+// the format writes, so a program can serve them (or add its own beside
+// them) instead of writing a textfile.
+func NewCollector(r *result.Report) (prometheus.Collector, error) {
+	g := newPromGauges()
+	if err := g.fill(r); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// PromStatus is a status as infra_guard_check_status gives it: the Nagios
+// exit codes for ok, warn, fail and unknown, -1 for skip.
+func PromStatus(s result.Status) float64 { return promStatus[s.Valid()] }
+
 // Report writes r in the text exposition format in a single Write.
 func (p *promReporter) Report(w io.Writer, r *result.Report) error {
 	r = withoutCommands(r) // the report may be read by a GitHub runner
+	c, err := NewCollector(r)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
-	g := newPromGauges(reg)
+	if err := reg.Register(c); err != nil {
+		return fmt.Errorf("prometheus: %w", err)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		return fmt.Errorf("prometheus: %w", err)
+	}
+	var b bytes.Buffer
+	for _, mf := range families {
+		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
+			return fmt.Errorf("prometheus: %w", err)
+		}
+	}
+	_, err = w.Write(b.Bytes())
+	return err
+}
+
+// fill sets the gauges from r.
+func (g *promGauges) fill(r *result.Report) error {
 	script := promLabel(r.Script)
 
 	set := func(v *prometheus.GaugeVec, value float64, labels ...string) error {
@@ -137,22 +190,7 @@ func (p *promReporter) Report(w io.Writer, r *result.Report) error {
 	if err := set(g.lastRun, float64(end.UnixNano())/1e9, script); err != nil {
 		return err
 	}
-	if err := set(g.runDuration, max(r.Duration, 0).Seconds(), script); err != nil {
-		return err
-	}
-
-	families, err := reg.Gather()
-	if err != nil {
-		return fmt.Errorf("prometheus: %w", err)
-	}
-	var b bytes.Buffer
-	for _, mf := range families {
-		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
-			return fmt.Errorf("prometheus: %w", err)
-		}
-	}
-	_, err = w.Write(b.Bytes())
-	return err
+	return set(g.runDuration, max(r.Duration, 0).Seconds(), script)
 }
 
 // promLabel makes s a label value: valid UTF-8 (Prometheus rejects

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/infra-guard/infra-guard/result"
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -172,5 +173,33 @@ func TestPrometheusNoStart(t *testing.T) {
 	v, _ := promValue(t, fams, "infra_guard_last_run_timestamp_seconds", map[string]string{"script": "guard.star"})
 	if v < before || v > float64(time.Now().Unix()+1) {
 		t.Errorf("last run timestamp %v, want about now (%v)", v, before)
+	}
+}
+
+// TestPrometheusCollector: the Collector serves the very series the format
+// writes (the golden .prom files prove the format's bytes unchanged), and
+// sits in a registry beside other collectors.
+func TestPrometheusCollector(t *testing.T) {
+	r := fixtures()["statuses"]
+	c, err := NewCollector(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c, prometheus.NewCounter(prometheus.CounterOpts{Name: "other_total", Help: "Another collector."}))
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	for _, mf := range fams {
+		if strings.HasPrefix(mf.GetName(), "infra_guard_") {
+			if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if want := render(t, "prometheus", Options{}, r); b.String() != string(want) {
+		t.Errorf("collector:\n%s\nformat:\n%s", b.String(), want)
 	}
 }

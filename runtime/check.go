@@ -27,6 +27,13 @@ type Check struct {
 	File    string // where check() was called
 	Line    int
 	Col     int
+	// Interval, FailAfter and OkAfter are for serve, which runs each check
+	// on its own schedule; run ignores them. Interval 0: serve's --interval.
+	// FailAfter and OkAfter (0 or 1: at once) are how many consecutive
+	// results it takes to change the status serve reports.
+	Interval  time.Duration
+	FailAfter int
+	OkAfter   int
 }
 
 // at is a Diagnostic at the check() call.
@@ -42,6 +49,10 @@ func (c *Check) freeze() {
 	}
 }
 
+// MinInterval is the shortest check(interval=) serve accepts: shorter
+// would only burn CPU and flood the history.
+const MinInterval = 100 * time.Millisecond
+
 const registryKey = "infra-guard.registry"
 
 // MaxChecks is the most checks a guard may register. A run gives every
@@ -54,7 +65,8 @@ type registry struct {
 	byName map[string]*Check
 }
 
-// check(name, fn, args=[], kwargs={}, timeout=None, tags=[], after=[])
+// check(name, fn, args=[], kwargs={}, timeout=None, tags=[], after=[],
+// interval=None, fail_after=1, ok_after=1)
 func checkBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	reg, _ := thread.Local(registryKey).(*registry)
 	if reg == nil {
@@ -68,10 +80,15 @@ func checkBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 		timeout builtins.Duration // None: the run's --check-timeout
 		tags    builtins.StringList
 		after   builtins.StringList
+		// For serve only (run ignores them).
+		interval  builtins.Duration // None: serve's --interval
+		failAfter = 1
+		okAfter   = 1
 	)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs,
 		"name", &name, "fn", &fn, "args?", &fnArgs, "kwargs?", &fnKw,
-		"timeout??", &timeout, "tags?", &tags, "after?", &after); err != nil {
+		"timeout??", &timeout, "tags?", &tags, "after?", &after,
+		"interval??", &interval, "fail_after?", &failAfter, "ok_after?", &okAfter); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(name) == "" {
@@ -80,9 +97,16 @@ func checkBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	if len(reg.checks) >= MaxChecks {
 		return nil, fmt.Errorf("check: more than %d checks; each runs on its own goroutine and thread, and a guard this large is a loop gone wrong (split it into several guards)", MaxChecks)
 	}
+	if interval != 0 && time.Duration(interval) < MinInterval {
+		return nil, fmt.Errorf("check %q: interval=%s is too short; use at least %s, like interval=\"30s\"", name, time.Duration(interval), MinInterval)
+	}
+	if failAfter < 1 || okAfter < 1 {
+		return nil, fmt.Errorf("check %q: fail_after and ok_after count consecutive results and must be at least 1, got fail_after=%d, ok_after=%d", name, failAfter, okAfter)
+	}
 	pos := thread.CallFrame(1).Pos
 	c := &Check{Name: name, Fn: fn, Timeout: time.Duration(timeout), Tags: tags, After: after,
-		File: pos.Filename(), Line: int(pos.Line), Col: int(pos.Col)}
+		File: pos.Filename(), Line: int(pos.Line), Col: int(pos.Col),
+		Interval: time.Duration(interval), FailAfter: failAfter, OkAfter: okAfter}
 	if prev, dup := reg.byName[name]; dup {
 		return nil, fmt.Errorf("check: duplicate name %q: already registered at %s:%d:%d; names must be unique", name, prev.File, prev.Line, prev.Col)
 	}

@@ -220,3 +220,25 @@ func useLibs(ld *loader, libs map[string]fs.FS) {
 		ld.libs.opened[name] = fsys
 	}
 }
+
+// Vet of a script outside the working directory resolves its relative
+// load()s from the script's directory, as Load does (it once handed Load
+// the text it had read, which made Load take the script for the embedded
+// guard and resolve from the working directory).
+func TestVetScriptElsewhere(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "lib"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "lib", "m.star"), []byte("def f():\n    return True\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "guard.star")
+	if err := os.WriteFile(path, []byte("load(\"lib/m.star\", \"f\")\ncheck(\"a\", f)\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g, errs := Vet(t.Context(), path, nil, LoadOptions{})
+	if len(errs) > 0 || g == nil || len(g.Checks) != 1 {
+		t.Fatalf("Vet(%s): %v", path, errs)
+	}
+}
