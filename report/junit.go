@@ -3,14 +3,18 @@ package report
 // This file holds the junit format: JUnit XML as Jenkins' junit step and
 // GitLab's artifacts:reports:junit read it, in the shape of Jenkins'
 // junit.xsd: testsuites > testsuite > testcase, one testcase per check.
+// It is valid against the xunit plugin's junit-10.xsd, which allows no
+// file= or line= on <testcase>: where a check is defined ("at
+// guard.star:14") is the last line of its <system-out>, <failure> or
+// <error> text, which Jenkins and GitLab both show.
 //
 //	<testsuites name="infra-guard" tests="2" failures="1" errors="0" time="0.015">
 //	  <testsuite name="guard.star" tests="2" failures="1" errors="0" skipped="0" time="0.015" timestamp="2026-03-14T09:26:53">
-//	    <testcase classname="guard.star" name="root-disk" time="0.012" file="guard.star" line="14">
-//	      <system-out>root disk 41.5% used …</system-out>
+//	    <testcase classname="guard.star" name="root-disk" time="0.012">
+//	      <system-out>OK: root disk 41.5% used … at guard.star:14</system-out>
 //	    </testcase>
-//	    <testcase classname="guard.star" name="nginx" time="0.003" file="guard.star" line="16">
-//	      <failure message="check returned False" type="fail">…</failure>
+//	    <testcase classname="guard.star" name="nginx" time="0.003">
+//	      <failure message="check returned False" type="fail">FAIL: … at guard.star:16</failure>
 //	    </testcase>
 //	  </testsuite>
 //	</testsuites>
@@ -58,8 +62,6 @@ type junitCase struct {
 	Classname string        `xml:"classname,attr"`
 	Name      string        `xml:"name,attr"`
 	Time      string        `xml:"time,attr"`
-	File      string        `xml:"file,attr,omitempty"`
-	Line      int           `xml:"line,attr,omitempty"`
 	Failure   *junitProblem `xml:"failure"`
 	Error     *junitProblem `xml:"error"`
 	Skipped   *junitSkipped `xml:"skipped"`
@@ -120,8 +122,6 @@ func (j *junitReporter) Report(w io.Writer, r *result.Report) error {
 			Classname: oneLine(r.Script),
 			Name:      oneLine(c.Name),
 			Time:      seconds(c.Duration),
-			File:      oneLine(c.File),
-			Line:      max(c.Line, 0),
 		}
 		msg := xmlText(problemMessage(c))
 		out := checkDetails(c)
@@ -151,7 +151,7 @@ func (j *junitReporter) Report(w io.Writer, r *result.Report) error {
 	// the report is never green while the job is not.
 	runCase := func(name, typ, msg, body string) {
 		suite.Cases = append(suite.Cases, junitCase{
-			Classname: oneLine(r.Script), Name: name, Time: seconds(0), File: oneLine(r.Script),
+			Classname: oneLine(r.Script), Name: name, Time: seconds(0),
 			Error: &junitProblem{Message: xmlText(msg), Type: typ, Body: xmlText(body)},
 		})
 		suite.Errors++
