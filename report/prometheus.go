@@ -12,6 +12,7 @@ package report
 //	infra_guard_metric{check="api",metric="latency_ms",script="guard.star",unit=""} 1234
 //	infra_guard_run_exit_code{script="guard.star"} 2
 //	infra_guard_last_run_timestamp_seconds{script="guard.star"} 1.773480414930793e+09
+//	infra_guard_script_loaded{script="guard.star"} 1
 //
 // Every series carries script=, so the files of several guards can sit in
 // one textfile directory without clashing. HELP texts never vary, as
@@ -44,6 +45,7 @@ func newPrometheus(Options) Reporter { return &promReporter{} }
 type promGauges struct {
 	success, status, duration, metric         *prometheus.GaugeVec
 	exitCode, lastRun, runDuration, runChecks *prometheus.GaugeVec
+	loaded                                    *prometheus.GaugeVec
 }
 
 func newPromGauges() *promGauges {
@@ -75,11 +77,18 @@ func newPromGauges() *promGauges {
 		runChecks: vec("infra_guard_run_checks",
 			"How many checks ended in each status.",
 			"script", "status"),
+		// A script that does not load writes no per-check series at all,
+		// so an alert on infra_guard_check_success == 0 resolves exactly
+		// when the guard breaks; this one stays, and is 0 then
+		// (docs/prometheus/alerts.yml: GuardBroken).
+		loaded: vec("infra_guard_script_loaded",
+			"Whether the script loaded and registered checks: 1 when it did, 0 when it could not be read, did not load or registers no checks (then no check series are written).",
+			"script"),
 	}
 }
 
 func (g *promGauges) vecs() []*prometheus.GaugeVec {
-	return []*prometheus.GaugeVec{g.success, g.status, g.duration, g.metric, g.exitCode, g.lastRun, g.runDuration, g.runChecks}
+	return []*prometheus.GaugeVec{g.success, g.status, g.duration, g.metric, g.exitCode, g.lastRun, g.runDuration, g.runChecks, g.loaded}
 }
 
 // Describe and Collect make the gauges a prometheus.Collector.
@@ -190,9 +199,20 @@ func (g *promGauges) fill(r *result.Report) error {
 	if err := set(g.lastRun, float64(end.UnixNano())/1e9, script); err != nil {
 		return err
 	}
-	return set(g.runDuration, max(r.Duration, 0).Seconds(), script)
+	if err := set(g.runDuration, max(r.Duration, 0).Seconds(), script); err != nil {
+		return err
+	}
+	return set(g.loaded, scriptLoaded(r), script)
 }
 
 // promLabel makes s a label value: valid UTF-8 (Prometheus rejects
 // anything else).
 func promLabel(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+
+// scriptLoaded is infra_guard_script_loaded's value for r.
+func scriptLoaded(r *result.Report) float64 {
+	if len(r.Errors) > 0 || len(r.Checks) == 0 {
+		return 0
+	}
+	return 1
+}

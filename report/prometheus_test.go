@@ -68,6 +68,7 @@ func TestPrometheusValid(t *testing.T) {
 			wantFams := []string{
 				"infra_guard_last_run_timestamp_seconds", "infra_guard_run_checks",
 				"infra_guard_run_duration_seconds", "infra_guard_run_exit_code",
+				"infra_guard_script_loaded",
 			}
 			if len(r.Checks) > 0 {
 				wantFams = append(wantFams, "infra_guard_check_duration_seconds", "infra_guard_check_status", "infra_guard_check_success")
@@ -104,6 +105,13 @@ func TestPrometheusValid(t *testing.T) {
 			script := map[string]string{"script": r.Script}
 			if v, _ := promValue(t, fams, "infra_guard_run_exit_code", script); v != float64(r.ExitCode) {
 				t.Errorf("exit code %v, want %d", v, r.ExitCode)
+			}
+			wantLoaded := 1.0
+			if len(r.Errors) > 0 || len(r.Checks) == 0 {
+				wantLoaded = 0
+			}
+			if v, ok := promValue(t, fams, "infra_guard_script_loaded", script); !ok || v != wantLoaded {
+				t.Errorf("script_loaded = %v (present %v), want %v", v, ok, wantLoaded)
 			}
 			end := float64(r.Started.Add(r.Duration).UnixNano()) / 1e9
 			if v, _ := promValue(t, fams, "infra_guard_last_run_timestamp_seconds", script); math.Abs(v-end) > 1e-3 {
