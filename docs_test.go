@@ -12,8 +12,9 @@ package main
 //     puts it on $PATH) in a fresh temporary directory; the lines up to the
 //     next `$ ` are its expected stdout. `VAR=value` words before the
 //     command set environment variables. A command ending in `2>&1` also
-//     shows stderr, in the order the two were written. `$ cat FILE` shows a
-//     file an earlier command of the block wrote.
+//     shows stderr, in the order the two were written; `>/dev/null` drops
+//     stdout. `$ cat FILE` shows a file an earlier command of the block
+//     wrote.
 //   - The files the commands read come from the same document: a fenced
 //     block whose first line is a comment naming a file (`# guard.star`,
 //     `# lib/web.star`) is that file, for every console block after it. A
@@ -37,6 +38,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/infra-guard/infra-guard/report"
 )
 
 // mdBlock is one fenced code block of a Markdown file.
@@ -193,11 +196,18 @@ func runCommand(t *testing.T, bin, dir, where, line string) string {
 		env = append(env, words[0])
 		words = words[1:]
 	}
-	stderr := false
-	switch {
-	case len(words) > 0 && words[len(words)-1] == "2>&1":
-		stderr, words = true, words[:len(words)-1]
-	case len(words) > 0 && words[len(words)-1] == "2>/dev/null":
+	stderr, stdout := false, true
+trailing:
+	for len(words) > 0 {
+		switch words[len(words)-1] {
+		case "2>&1":
+			stderr = true
+		case "2>/dev/null":
+		case ">/dev/null":
+			stdout = false
+		default:
+			break trailing
+		}
 		words = words[:len(words)-1]
 	}
 	if len(words) == 0 {
@@ -225,7 +235,10 @@ func runCommand(t *testing.T, bin, dir, where, line string) string {
 	}
 	var out bytes.Buffer
 	cmd := exec.Command(bin, words[1:]...)
-	cmd.Dir, cmd.Env, cmd.Stdout = dir, env, &out
+	cmd.Dir, cmd.Env = dir, env
+	if stdout {
+		cmd.Stdout = &out
+	}
 	if stderr {
 		cmd.Stderr = &out
 	}
@@ -281,7 +294,7 @@ var normalizers = []struct {
 }{
 	{regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?`), "<TIME>"},
 	{regexp.MustCompile(`\b\d\.\d+e\+09\b`), "<UNIX>"},
-	{regexp.MustCompile(`<1ms|\b\d+(?:\.\d+)?(?:ns|µs|us|ms|h|m|s)(?:\d+(?:\.\d+)?(?:ns|µs|us|ms|m|s))*\b`), "<DUR>"},
+	{regexp.MustCompile(`<1ms|&lt;1ms|\b\d+(?:\.\d+)?(?:ns|µs|us|ms|h|m|s)(?:\d+(?:\.\d+)?(?:ns|µs|us|ms|m|s))*\b`), "<DUR>"},
 	{regexp.MustCompile(`(duration_ms"?: *)[0-9.]+`), "${1}<N>"},
 	{regexp.MustCompile(`(\btime=")[0-9.]+"`), `${1}<S>"`},
 	{regexp.MustCompile(`^(infra_guard_\w+_seconds\{[^}]*\}) \S+$`), "${1} <N>"},
@@ -304,13 +317,14 @@ func normalize(line string) string {
 // compareOutput matches the lines a block shows against the output; it
 // returns "" when they match, else what differs.
 func compareOutput(want []string, got string) string {
-	gotLines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
-	if got == "" {
-		gotLines = nil
+	gotLines := strings.Split(got, "\n")
+	trim := func(lines []string) []string {
+		for len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) == "" {
+			lines = lines[:len(lines)-1]
+		}
+		return lines
 	}
-	for len(want) > 0 && strings.TrimSpace(want[len(want)-1]) == "" {
-		want = want[:len(want)-1]
-	}
+	want, gotLines = trim(want), trim(gotLines)
 	var match func(w, g int) bool
 	match = func(w, g int) bool {
 		for w < len(want) {
@@ -531,5 +545,21 @@ func TestDocsPodFailurePolicy(t *testing.T) {
 	}
 	if found == 0 {
 		t.Error("no podFailurePolicy snippet found in the docs")
+	}
+}
+
+// TestDocsUnknownFormat: the error docs/reports.md quotes for an unknown
+// format name is the one report.New returns.
+func TestDocsUnknownFormat(t *testing.T) {
+	_, err := report.New("xml", report.Options{})
+	if err == nil {
+		t.Fatal(`report.New("xml") succeeded`)
+	}
+	data, rerr := os.ReadFile("docs/reports.md")
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	if !strings.Contains(string(data), "`"+err.Error()+"`") {
+		t.Errorf("docs/reports.md does not quote report.New's error: `%s`", err)
 	}
 }
