@@ -24,6 +24,8 @@ package main
 //     normalised on both sides (see normalize), and runs of blanks count as
 //     one, so `<1ms` matches `1.2s`. An expected line `…` stands for any
 //     number of lines; a line ending in `…` for any line that starts so.
+//   - `<!-- in an empty directory -->` on the line before a block runs it
+//     without the document's files (for the built-in default guard).
 //   - `<!-- not run: REASON -->` on the line before a block skips it; use
 //     it only for output that depends on the machine.
 
@@ -49,6 +51,7 @@ type mdBlock struct {
 	lang    string // the info string's first word: console, yaml, python, …
 	text    string // the content, each line ending in "\n"
 	skipped string // the reason of a <!-- not run: … --> just before it
+	empty   bool   // <!-- in an empty directory --> just before it
 }
 
 var (
@@ -87,6 +90,7 @@ func mdBlocks(t *testing.T, path string) []mdBlock {
 			if m := notRunRE.FindStringSubmatch(prev); m != nil {
 				cur.skipped = m[1]
 			}
+			cur.empty = prev == "<!-- in an empty directory -->"
 		case cur != nil && strings.TrimSpace(line) == "```":
 			blocks = append(blocks, *cur)
 			cur = nil
@@ -137,7 +141,11 @@ func TestDocsConsole(t *testing.T) {
 				if b.skipped != "" {
 					t.Skipf("not run: %s", b.skipped)
 				}
-				runConsole(t, bin, b, files)
+				if b.empty {
+					runConsole(t, bin, b, nil)
+				} else {
+					runConsole(t, bin, b, files)
+				}
 			})
 			ran++
 		}
@@ -301,7 +309,8 @@ var normalizers = []struct {
 	{regexp.MustCompile(`-?\b\d+(?:\.\d+)?%`), "<PCT>"},
 	{regexp.MustCompile(`\b\d+(?:\.\d+)? ?(?:KiB|MiB|GiB|TiB|kB|MB|GB|TB|bytes)\b`), "<SIZE>"},
 	{regexp.MustCompile(`\(devel\)|\bv\d+\.\d+\.\d+[-+.\w]*`), "<VERSION>"},
-	{regexp.MustCompile(`(hostname"?[=:] *")[^"]*"`), `${1}<HOST>"`},
+	{regexp.MustCompile(`((?:"host"|hostname)[=:] *")[^"]*"`), `${1}<HOST>"`},
+	{regexp.MustCompile(`^checked on .+$`), "checked on <HOST>"},
 	{regexp.MustCompile(`[ \t]+`), " "},
 }
 
@@ -383,6 +392,9 @@ func TestDocsNormalize(t *testing.T) {
 		{`<testcase classname="g" name="x" time="0.012">`, `<testcase classname="g" name="x" time="0.000">`},
 		{`infra_guard_last_run_timestamp_seconds{script="guard.star"} 1.773480414930793e+09`, `infra_guard_last_run_timestamp_seconds{script="guard.star"} 1.7959e+09`},
 		{`memory: 23110 MiB available`, `memory: 812 MiB available`},
+		{`  "host": "web1",`, `  "host": "ci-runner-7",`},
+		{`<testsuite name="g" hostname="web1">`, `<testsuite name="g" hostname="vm">`},
+		{`checked on web1`, `checked on vm`},
 	} {
 		if a, b := normalize(tt.a), normalize(tt.b); a != b {
 			t.Errorf("normalize:\n  %q -> %q\n  %q -> %q", tt.a, a, tt.b, b)
