@@ -69,7 +69,7 @@ func allReports() map[string]*result.Report {
 // ---- JUnit ----
 
 // The attributes the Jenkins xunit plugin's junit-10.xsd allows on each
-// element (../shared/reference/junit-10.xsd; junit_xsd_test.go runs
+// element (../shared/reference/junit-10.xsd; consumers_test.go runs
 // xmllint against the file itself); a test fails on any other, and on a
 // missing required one. The report also sets tests, failures and errors on
 // <testsuites>, which the schema has as optional.

@@ -1,12 +1,16 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 )
+
+// Tests that run the real consumers of the formats when they are
+// installed: xmllint with the JUnit schema, promtool.
 
 // junitXSD is the Jenkins xunit plugin's JUnit schema, kept outside the
 // repository (../shared/reference/ beside the checkout; see its README).
@@ -20,10 +24,7 @@ func TestJUnitSchema(t *testing.T) {
 	if _, err := os.Stat(junitXSD); err != nil {
 		t.Skipf("no JUnit schema to validate against: %v (it lives in ../shared/reference/ beside the repository)", err)
 	}
-	xmllint, err := exec.LookPath("xmllint")
-	if err != nil {
-		t.Skip("xmllint is not installed (Debian: apt-get install libxml2-utils); .ci/run installs it")
-	}
+	xmllint := lookConsumer(t, "xmllint", "Debian: apt-get install libxml2-utils")
 	dir := t.TempDir()
 	for name, r := range allReports() {
 		for _, warnAsFailure := range []bool{false, true} {
@@ -38,5 +39,36 @@ func TestJUnitSchema(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// lookConsumer finds a consumer's program, or skips saying how to get it;
+// under INFRA_GUARD_CONSUMERS=required (.ci/run, once it has installed
+// them) a missing one fails instead.
+func lookConsumer(t *testing.T, name, install string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("INFRA_GUARD_CONSUMERS") == "required" {
+			t.Fatalf("%s is not installed (%s), and INFRA_GUARD_CONSUMERS=required", name, install)
+		}
+		t.Skipf("%s is not installed (%s); .ci/run installs it", name, install)
+	}
+	return path
+}
+
+// TestPrometheusPromtool runs promtool check metrics, Prometheus' own
+// linter, on the prometheus format of every fixture, the hostile one
+// included. .ci/run does the same with the binary's real output.
+func TestPrometheusPromtool(t *testing.T) {
+	promtool := lookConsumer(t, "promtool", "Debian: apt-get install prometheus")
+	for name, r := range allReports() {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(promtool, "check", "metrics")
+			cmd.Stdin = bytes.NewReader(render(t, "prometheus", Options{}, r))
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("promtool check metrics rejects the report: %v\n%s", err, out)
+			}
+		})
 	}
 }
