@@ -17,7 +17,8 @@ package main
 //     wrote.
 //   - The files the commands read come from the same document: a fenced
 //     block whose first line is a comment naming a file (`# guard.star`,
-//     `# lib/web.star`) is that file, for every console block after it. A
+//     `# lib/web.star`), or that follows a line "`guard.star`:", is that
+//     file, for every console block after it. A
 //     block naming a file that exists in the repository
 //     (`# docs/prometheus/alerts.yml`) must be that file, byte for byte.
 //   - Durations, timestamps, percentages, sizes and versions are
@@ -51,12 +52,14 @@ type mdBlock struct {
 	lang    string // the info string's first word: console, yaml, python, …
 	text    string // the content, each line ending in "\n"
 	skipped string // the reason of a <!-- not run: … --> just before it
+	label   string // the file a "`NAME`:" line just before it names
 	empty   bool   // <!-- in an empty directory --> just before it
 }
 
 var (
 	notRunRE   = regexp.MustCompile(`^<!-- not run: (.+) -->$`)
 	fileNameRE = regexp.MustCompile(`^# ([A-Za-z0-9_./-]+\.(?:star|ya?ml|txt|json))$`)
+	labelRE    = regexp.MustCompile("^`([A-Za-z0-9_./-]+\\.(?:star|ya?ml|txt|json))`:$")
 )
 
 // docFiles are the Markdown files whose examples are checked.
@@ -91,6 +94,9 @@ func mdBlocks(t *testing.T, path string) []mdBlock {
 				cur.skipped = m[1]
 			}
 			cur.empty = prev == "<!-- in an empty directory -->"
+			if m := labelRE.FindStringSubmatch(prev); m != nil {
+				cur.label = m[1]
+			}
 		case cur != nil && strings.TrimSpace(line) == "```":
 			blocks = append(blocks, *cur)
 			cur = nil
@@ -106,8 +112,12 @@ func mdBlocks(t *testing.T, path string) []mdBlock {
 	return blocks
 }
 
-// fileName is the file a block stands for, from its first line, or "".
+// fileName is the file a block stands for, from the "`NAME`:" line before
+// it or its first line, or "".
 func (b mdBlock) fileName() string {
+	if b.label != "" {
+		return b.label
+	}
 	first, _, _ := strings.Cut(b.text, "\n")
 	if m := fileNameRE.FindStringSubmatch(first); m != nil {
 		return m[1]
