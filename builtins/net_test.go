@@ -124,6 +124,12 @@ func concat(parts ...[]byte) []byte {
 // empty answer, except that a CNAME is returned for any type, as real
 // servers do.
 func dnsServer(t *testing.T, records map[string][]dnsRecord) string {
+	return dnsResponder(t, func(q []byte) []byte { return dnsAnswer(q, records) })
+}
+
+// dnsResponder serves DNS over UDP on 127.0.0.1, answering each query
+// with what answer makes of it (nothing when nil), until the test ends.
+func dnsResponder(t *testing.T, answer func(q []byte) []byte) string {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -139,7 +145,7 @@ func dnsServer(t *testing.T, records map[string][]dnsRecord) string {
 			if err != nil {
 				return
 			}
-			if resp := dnsAnswer(buf[:n], records); resp != nil {
+			if resp := answer(buf[:n]); resp != nil {
 				pc.WriteTo(resp, from)
 			}
 		}
@@ -386,27 +392,13 @@ func TestDaysLeft(t *testing.T) {
 // /etc/resolv.conf that Go's resolver thinks it asked. (Issue 10, item 14.)
 func TestDNSServerFailureNamesThatServer(t *testing.T) {
 	t.Parallel()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() { pc.Close(); <-done })
-	go func() {
-		defer close(done)
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			if n >= 12 { // SERVFAIL, echoing the question
-				resp := concat(buf[0:2], u16(0x8182), buf[4:6], u16(0), u16(0), u16(0), buf[12:n])
-				pc.WriteTo(resp, from)
-			}
+	server := dnsResponder(t, func(q []byte) []byte {
+		if len(q) < 12 {
+			return nil
 		}
-	}()
-	server := pc.LocalAddr().String()
+		// SERVFAIL, echoing the question.
+		return concat(q[0:2], u16(0x8182), q[4:6], u16(0), u16(0), u16(0), q[12:])
+	})
 	r := netMust(t, "dns", []any{"svc.test."}, "server", server, "timeout", "2s")
 	if got := netStr(t, r, "error"); !strings.HasSuffix(got, "(server "+server+")") {
 		t.Errorf("error = %q, want it to name server %s", got, server)
