@@ -41,66 +41,95 @@ func (g *Guard) Run(ctx context.Context, opts RunOptions) *result.Report {
 	defer stopWatch()
 	run := g.stuck.newRun()
 
-	results := make([]result.CheckResult, len(g.Checks))
-	done := make(map[string]chan struct{}, len(g.Checks))
-	index := make(map[string]int, len(g.Checks))
-	for i, c := range g.Checks {
-		done[c.Name] = make(chan struct{})
-		index[c.Name] = i
-	}
 	shared := builtins.NewRun()
 	defer shared.Close()
-	sem := make(chan struct{}, opts.Concurrency)
-	var wg sync.WaitGroup
+
+	// A check is ready once every check it runs after has finished, and at
+	// most Concurrency workers run the ready ones: a low --concurrency
+	// means few goroutines, not one per check waiting its turn.
+	n := len(g.Checks)
+	results := make([]result.CheckResult, n)
+	index := make(map[string]int, n)
 	for i, c := range g.Checks {
-		wg.Add(1)
-		// finish records the check's result once: from its goroutine, or
-		// from the grace timer when a stuck builtin keeps that goroutine.
-		var once sync.Once
-		acquired := false
-		finish := func(r result.CheckResult) {
-			once.Do(func() {
-				results[i] = r
-				if acquired {
-					<-sem
-				}
-				close(done[c.Name])
-				wg.Done()
-			})
+		index[c.Name] = i
+	}
+	waiting := make([]int, n) // checks it runs after that have not finished
+	dependents := make([][]int, n)
+	for i, c := range g.Checks {
+		for _, dep := range c.After {
+			waiting[i]++
+			dependents[index[dep]] = append(dependents[index[dep]], i)
 		}
-		go func() {
+	}
+	ready := make(chan int, n) // every check passes through once
+	var (
+		mu       sync.Mutex
+		finished = make([]bool, n)
+		wg       sync.WaitGroup
+	)
+	wg.Add(n)
+	// finish records check i's result once — from its worker, or from the
+	// grace timer when a stuck builtin keeps that worker — and readies the
+	// checks that were waiting only for it.
+	finish := func(i int, r result.CheckResult) {
+		mu.Lock()
+		if finished[i] {
+			mu.Unlock()
+			return
+		}
+		finished[i] = true
+		results[i] = r
+		var now []int
+		for _, d := range dependents[i] {
+			if waiting[d]--; waiting[d] == 0 {
+				now = append(now, d)
+			}
+		}
+		mu.Unlock()
+		for _, d := range now {
+			ready <- d
+		}
+		wg.Done()
+	}
+	var worker func()
+	worker = func() {
+		for i := range ready {
+			c := g.Checks[i]
 			r := result.CheckResult{Name: c.Name, Tags: c.Tags, File: c.File, Line: c.Line}
-			for _, dep := range c.After {
-				select {
-				case <-done[dep]:
-				case <-runCtx.Done():
-					finish(g.notRun(r, runCtx))
-					return
-				}
-				if d := results[index[dep]]; d.Status != result.OK && d.Status != result.Warn {
-					r.Status = result.Skip
-					r.Message = fmt.Sprintf("skipped: check %q, which it runs after, ended %s", dep, strings.ToUpper(d.Status.String()))
-					finish(r)
-					return
-				}
+			if dep, st, ok := failedDependency(c, results, index); ok {
+				r.Status = result.Skip
+				r.Message = fmt.Sprintf("skipped: check %q, which it runs after, ended %s", dep, strings.ToUpper(st.String()))
+				finish(i, r)
+				continue
 			}
 			if msg := g.stuck.still(c.Name, time.Now()); msg != "" {
 				// Its deadline passed long ago and it has not answered yet.
 				r.Status, r.Message = result.Fail, msg
-				finish(r)
+				finish(i, r)
+				continue
+			}
+			if runCtx.Err() != nil {
+				finish(i, g.notRun(r, runCtx))
+				continue
+			}
+			// A check abandoned in a stuck builtin keeps this worker; a new
+			// one takes its place, so the others still run Concurrency at
+			// a time.
+			if abandoned := g.runCheck(runCtx, opts, shared, run, c, r, func(r result.CheckResult) { finish(i, r) }, func() { go worker() }); abandoned {
 				return
 			}
-			select {
-			case sem <- struct{}{}:
-				acquired = true
-			case <-runCtx.Done():
-				finish(g.notRun(r, runCtx))
-				return
-			}
-			g.runCheck(runCtx, opts, shared, run, c, r, finish)
-		}()
+		}
+	}
+	for range min(opts.Concurrency, n) {
+		go worker()
+	}
+	for i, c := range g.Checks {
+		if len(c.After) == 0 {
+			ready <- i
+		}
 	}
 	wg.Wait()
+	close(ready)
 
 	rep := &result.Report{Script: g.Script, Started: start, Checks: results, Duration: time.Since(start)}
 	if interrupted(ctx) {
@@ -136,8 +165,11 @@ func (g *Guard) notRun(r result.CheckResult, runCtx context.Context) result.Chec
 }
 
 // runCheck runs one check in its own thread, on the calling goroutine, and
-// hands the result to finish.
-func (g *Guard) runCheck(runCtx context.Context, opts RunOptions, shared *builtins.Run, run int, c *Check, r result.CheckResult, finish func(result.CheckResult)) {
+// hands the result to finish. When a builtin that ignores its context
+// still holds the check a grace after its deadline, the timeout is
+// reported from a timer (after onAbandon, when set, is called), and
+// runCheck returns true whenever that builtin lets go.
+func (g *Guard) runCheck(runCtx context.Context, opts RunOptions, shared *builtins.Run, run int, c *Check, r result.CheckResult, finish func(result.CheckResult), onAbandon func()) bool {
 	timeout := c.Timeout
 	if timeout == 0 {
 		timeout = opts.CheckTimeout
@@ -206,6 +238,9 @@ func (g *Guard) runCheck(runCtx context.Context, opts RunOptions, shared *builti
 			stuck.Duration = time.Since(start)
 			stuck.Status, stuck.Message = g.cancelled(runCtx, ctx, calls)
 			stuck.Message += fmt.Sprintf(" (stuck in %s, abandoned after a grace of %s)", where, stuckGrace)
+			if onAbandon != nil {
+				onAbandon()
+			}
 			finish(stuck)
 		})
 	})
@@ -231,7 +266,7 @@ func (g *Guard) runCheck(runCtx context.Context, opts RunOptions, shared *builti
 	if wasAbandoned {
 		// Reported already; it may start again from the next run on.
 		g.stuck.remove(c.Name)
-		return
+		return true
 	}
 	// One rule at the deadline: a check whose deadline passed before its
 	// call returned timed out, whether or not the cancellation reached
@@ -271,6 +306,18 @@ func (g *Guard) runCheck(runCtx context.Context, opts RunOptions, shared *builti
 		}
 	}
 	finish(r)
+	return false
+}
+
+// failedDependency names the first check c runs after that did not pass
+// (OK and WARN pass), with how it ended.
+func failedDependency(c *Check, results []result.CheckResult, index map[string]int) (string, result.Status, bool) {
+	for _, dep := range c.After {
+		if st := results[index[dep]].Status; st != result.OK && st != result.Warn {
+			return dep, st, true
+		}
+	}
+	return "", 0, false
 }
 
 // pastDeadline is the timeout of a check that returned a value at or

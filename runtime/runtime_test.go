@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -352,5 +353,32 @@ check("a", lambda: True)
 `}), nil, LoadOptions{MaxHeap: 64 << 20, MaxSteps: 1 << 40})
 	if err == nil || !strings.Contains(err.Error(), "past --max-heap 64 MiB") {
 		t.Errorf("err = %v, want the heap limit named", err)
+	}
+}
+
+// TestRunStartsAtMostConcurrencyWorkers: 2,000 checks (half of them after
+// another) at --concurrency 2 run on a handful of goroutines, not one per
+// check waiting for its turn, so memory falls as concurrency falls.
+func TestRunStartsAtMostConcurrencyWorkers(t *testing.T) {
+	var peak atomic.Int64
+	probe := starlark.NewBuiltin("probe", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		n := int64(goruntime.NumGoroutine())
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		return starlark.True, nil
+	})
+	before := goruntime.NumGoroutine()
+	guard := load(t, LoadOptions{Extra: starlark.StringDict{"probe": probe}}, map[string]string{"guard.star": `
+for i in range(1000):
+    check("a%d" % i, probe)
+for j in range(1000):
+    check("b%d" % j, probe, after = ["a%d" % j])
+`})
+	r := guard.Run(context.Background(), RunOptions{Concurrency: 2})
+	if code := result.Judge(r, false); code != result.ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if extra := peak.Load() - int64(before); extra > 20 {
+		t.Errorf("%d goroutines beyond the %d before the run, at --concurrency 2", extra, before)
 	}
 }
