@@ -200,7 +200,7 @@ func TestWriteFileAtomicErrors(t *testing.T) {
 // TestWriteFileAtomicReport writes a real report the way --report does.
 func TestWriteFileAtomicReport(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "guard.prom")
-	rep, _ := New("prometheus", Options{})
+	rep, _ := New("prometheus", Options{Version: "v1.2.3", Commit: "7cf2bb0abcde", GoVersion: "go1.26.8"})
 	r := fixtures()["statuses"]
 	if err := WriteFileAtomic(path, func(w io.Writer) error { return rep.Report(w, r) }); err != nil {
 		t.Fatal(err)

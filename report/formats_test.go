@@ -823,3 +823,29 @@ func TestNagiosPerfdata(t *testing.T) {
 		t.Errorf("perfdata %q: quoting or number format", perf)
 	}
 }
+
+// TestJUnitBuildProperties: the suite says which build wrote it, and leaves
+// out what it does not know.
+func TestJUnitBuildProperties(t *testing.T) {
+	r := fixtures()["statuses"]
+	props := func(opts Options) map[string]string {
+		doc, _ := parseJUnit(t, render(t, "junit", opts, r))
+		m := map[string]string{}
+		if doc.Suites[0].Properties == nil {
+			t.Fatal("no <properties>")
+		}
+		for _, p := range doc.Suites[0].Properties.Property {
+			m[p.Name] = p.Value
+		}
+		return m
+	}
+	got := props(Options{Version: "v0.1.0", Commit: "7cf2bb0", GoVersion: "go1.26.8"})
+	for k, want := range map[string]string{"infra_guard.version": "v0.1.0", "infra_guard.commit": "7cf2bb0", "infra_guard.go_version": "go1.26.8"} {
+		if got[k] != want {
+			t.Errorf("property %s = %q, want %q", k, got[k], want)
+		}
+	}
+	if got := props(Options{Version: "v0.1.0"}); got["infra_guard.commit"] != "" || got["infra_guard.go_version"] != "" {
+		t.Errorf("unknown commit or Go version written as properties: %v", got)
+	}
+}

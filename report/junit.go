@@ -86,14 +86,14 @@ type junitSkipped struct {
 }
 
 type junitReporter struct {
-	version       string
-	warnAsFailure bool
+	version, commit, goVersion string
+	warnAsFailure              bool
 }
 
 var _ Reporter = (*junitReporter)(nil)
 
 func newJUnit(opts Options) Reporter {
-	return &junitReporter{version: opts.Version, warnAsFailure: opts.WarnAsFailure}
+	return &junitReporter{version: opts.Version, commit: opts.Commit, goVersion: opts.GoVersion, warnAsFailure: opts.WarnAsFailure}
 }
 
 // Report writes r as one JUnit XML document with one testsuite (the
@@ -109,6 +109,11 @@ func (j *junitReporter) Report(w io.Writer, r *result.Report) error {
 			{"infra_guard.version", j.version},
 			{"infra_guard.exit_code", strconv.Itoa(int(r.ExitCode))},
 		},
+	}
+	for _, p := range []junitProperty{{"infra_guard.commit", j.commit}, {"infra_guard.go_version", j.goVersion}} {
+		if p.Value != "" {
+			suite.Properties = append(suite.Properties, p)
+		}
 	}
 	if n := rounds(r); n > 1 {
 		suite.Properties = append(suite.Properties, junitProperty{"infra_guard.rounds", strconv.Itoa(n)})

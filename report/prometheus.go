@@ -13,6 +13,7 @@ package report
 //	infra_guard_run_exit_code{script="guard.star"} 2
 //	infra_guard_last_run_timestamp_seconds{script="guard.star"} 1.773480414930793e+09
 //	infra_guard_script_loaded{script="guard.star"} 1
+//	infra_guard_build_info{commit="7cf2bb0…",goversion="go1.26.8",script="guard.star",version="v0.1.0"} 1
 //
 // Every series carries script=, so the files of several guards can sit in
 // one textfile directory without clashing. HELP texts never vary, as
@@ -35,11 +36,30 @@ import (
 // on "status > 0" or "status >= 2" never fires for one.
 var promStatus = [...]float64{result.OK: 0, result.Warn: 1, result.Fail: 2, result.Unknown: 3, result.Skip: -1}
 
-type promReporter struct{}
+type promReporter struct{ version, commit, goVersion string }
 
 var _ Reporter = (*promReporter)(nil)
 
-func newPrometheus(Options) Reporter { return &promReporter{} }
+func newPrometheus(opts Options) Reporter {
+	return &promReporter{version: opts.Version, commit: opts.Commit, goVersion: opts.GoVersion}
+}
+
+// buildInfo is infra_guard_build_info: always 1, its labels say which
+// infra-guard build wrote the file. It carries script= too, as every
+// series does: two guards' files in one textfile directory must not repeat
+// a series.
+func (p *promReporter) buildInfo(script string) (prometheus.Collector, error) {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "infra_guard_build_info",
+		Help: "Always 1; the labels say which infra-guard build wrote the file.",
+	}, []string{"commit", "goversion", "script", "version"})
+	m, err := g.GetMetricWithLabelValues(promLabel(p.commit), promLabel(p.goVersion), promLabel(script), promLabel(p.version))
+	if err != nil {
+		return nil, fmt.Errorf("prometheus: %w", err)
+	}
+	m.Set(1)
+	return g, nil
+}
 
 // promGauges are the metric families, one GaugeVec each.
 type promGauges struct {
@@ -127,8 +147,15 @@ func (p *promReporter) Report(w io.Writer, r *result.Report) error {
 	if err != nil {
 		return err
 	}
+	build, err := p.buildInfo(r.Script)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(c); err != nil {
+		return fmt.Errorf("prometheus: %w", err)
+	}
+	if err := reg.Register(build); err != nil {
 		return fmt.Errorf("prometheus: %w", err)
 	}
 	families, err := reg.Gather()

@@ -63,9 +63,10 @@ func promValue(t *testing.T, fams map[string]*dto.MetricFamily, name string, wan
 func TestPrometheusValid(t *testing.T) {
 	for name, r := range allReports() {
 		t.Run(name, func(t *testing.T) {
-			out := render(t, "prometheus", Options{}, r)
+			out := render(t, "prometheus", Options{Version: "v0.1.0", Commit: "7cf2bb0", GoVersion: "go1.26.8"}, r)
 			fams := parseProm(t, out)
 			wantFams := []string{
+				"infra_guard_build_info",
 				"infra_guard_last_run_timestamp_seconds", "infra_guard_run_checks",
 				"infra_guard_run_duration_seconds", "infra_guard_run_exit_code",
 				"infra_guard_script_loaded",
@@ -103,6 +104,10 @@ func TestPrometheusValid(t *testing.T) {
 			}
 
 			script := map[string]string{"script": r.Script}
+			build := map[string]string{"script": r.Script, "version": "v0.1.0", "commit": "7cf2bb0", "goversion": "go1.26.8"}
+			if v, ok := promValue(t, fams, "infra_guard_build_info", build); !ok || v != 1 {
+				t.Errorf("build_info%v = %v, %v; want 1", build, v, ok)
+			}
 			if v, _ := promValue(t, fams, "infra_guard_run_exit_code", script); v != float64(r.ExitCode) {
 				t.Errorf("exit code %v, want %d", v, r.ExitCode)
 			}
@@ -207,7 +212,15 @@ func TestPrometheusCollector(t *testing.T) {
 			}
 		}
 	}
-	if want := render(t, "prometheus", Options{}, r); b.String() != string(want) {
-		t.Errorf("collector:\n%s\nformat:\n%s", b.String(), want)
+	// The format adds infra_guard_build_info, which is the writer's, not
+	// the report's.
+	var want []string
+	for _, l := range strings.SplitAfter(string(render(t, "prometheus", Options{}, r)), "\n") {
+		if !strings.Contains(l, "infra_guard_build_info") {
+			want = append(want, l)
+		}
+	}
+	if b.String() != strings.Join(want, "") {
+		t.Errorf("collector:\n%s\nformat:\n%s", b.String(), strings.Join(want, ""))
 	}
 }

@@ -31,8 +31,10 @@ type Options struct {
 	// Quiet leaves the checks that passed (OK, SKIP) out of the text
 	// format; the summary still counts them.
 	Quiet bool
-	// Version is the infra-guard version recorded in machine formats.
-	Version string
+	// Version is the infra-guard version recorded in machine formats
+	// (json, junit, prometheus); Commit and GoVersion say which build it
+	// is (junit properties and prometheus' infra_guard_build_info).
+	Version, Commit, GoVersion string
 	// WarnAsFailure makes junit and tap report a WARN check as failed
 	// (<failure type="warn">, "not ok"). By default a WARN passes there,
 	// with its message shown, as it does for `after` dependencies.

@@ -160,11 +160,11 @@ func TestGolden(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			golden(t, name+".txt", render(t, "text", Options{}, r))
 			golden(t, name+".json", render(t, "json", Options{Version: "v1.2.3"}, r))
-			golden(t, name+".junit.xml", render(t, "junit", Options{Version: "v1.2.3"}, r))
+			golden(t, name+".junit.xml", render(t, "junit", Options{Version: "v1.2.3", Commit: "7cf2bb0abcde", GoVersion: "go1.26.8"}, r))
 			golden(t, name+".tap", render(t, "tap", Options{}, r))
 			golden(t, name+".github.txt", render(t, "github", Options{Getenv: noEnv}, r))
 			golden(t, name+".nagios.txt", render(t, "nagios", Options{}, r))
-			golden(t, name+".prom", render(t, "prometheus", Options{}, r))
+			golden(t, name+".prom", render(t, "prometheus", Options{Version: "v1.2.3", Commit: "7cf2bb0abcde", GoVersion: "go1.26.8"}, r))
 		})
 	}
 	t.Run("statuses/warn-as-failure", func(t *testing.T) {
