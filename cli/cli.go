@@ -32,10 +32,6 @@ import (
 	"github.com/infra-guard/infra-guard/runtime"
 )
 
-// Version is set at build time with -ldflags "-X …/cli.Version=v1.2.3";
-// otherwise it comes from the module's build info.
-var Version = ""
-
 // Env is what a run may see of its process environment.
 type Env struct {
 	Stdout, Stderr io.Writer
@@ -408,35 +404,24 @@ func (a *app) commands() *ffcli.Command {
 		FlagSet:    a.flagSet("list", a.logFlags, a.libFlags),
 		Exec:       a.execList,
 	})
-	versionCmd := a.command(&ffcli.Command{
-		Name:       "version",
-		ShortUsage: "infra-guard version",
-		ShortHelp:  "print the version",
-		FlagSet:    a.flagSet("version"),
-		Exec: func(_ context.Context, args []string) error {
-			if len(args) > 0 {
-				return fmt.Errorf("version takes no arguments")
-			}
-			fmt.Fprintf(a.env.Stdout, "infra-guard %s\n", version())
-			return nil
-		},
-	})
-	return a.command(&ffcli.Command{
+	root := &ffcli.Command{
 		Name:       "infra-guard",
 		ShortUsage: "infra-guard [command] [flags] [SCRIPT]",
 		LongHelp: "Runs the health checks of a Starlark guard script and exits 0 (ok), 1 (warn),\n" +
 			"2 (fail) or 3 (unknown: the script or the command line is broken).\n" +
 			"With no command, runs SCRIPT as \"run\" does. Every flag can also be set as\n" +
 			"INFRA_GUARD_<FLAG>, e.g. INFRA_GUARD_CHECK_TIMEOUT=10s.",
-		FlagSet:     a.flagSet("infra-guard"),
-		Subcommands: []*ffcli.Command{runCmd, vetCmd, listCmd, a.testCommand(), a.fmtCommand(), a.serveCommand(), versionCmd, a.libsCommand(), a.docCommand()},
-		Exec: func(_ context.Context, args []string) error {
-			if len(args) == 0 { // withRun made every other call "run"
-				return flag.ErrHelp
-			}
-			return fmt.Errorf("unknown command %q (commands: run, vet, list, test, fmt, serve, version, libs, doc; a script path ends in .star)", args[0])
-		},
-	})
+		FlagSet: a.flagSet("infra-guard"),
+	}
+	root.Subcommands = append([]*ffcli.Command{runCmd, vetCmd, listCmd, a.testCommand(), a.fmtCommand(), a.serveCommand(), a.libsCommand(), a.docCommand()},
+		a.metaCommands(root)...)
+	root.Exec = func(_ context.Context, args []string) error {
+		if len(args) == 0 { // withRun made every other call "run"
+			return flag.ErrHelp
+		}
+		return fmt.Errorf("unknown command %q (commands: %s; a script path ends in .star)", args[0], strings.Join(commandNames(root), ", "))
+	}
+	return a.command(root)
 }
 
 // withRun makes "run" the command when args name none: "infra-guard
@@ -476,16 +461,6 @@ func (a *app) command(c *ffcli.Command) *ffcli.Command {
 		return exec(ctx, args)
 	}
 	return c
-}
-
-func version() string {
-	if Version != "" {
-		return Version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "(devel)"
 }
 
 // logger builds the stderr logger from --log-format and --log-level.

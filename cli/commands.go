@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/infra-guard/infra-guard/buildinfo"
 	"github.com/infra-guard/infra-guard/report"
 	"github.com/infra-guard/infra-guard/result"
 	"github.com/infra-guard/infra-guard/runtime"
@@ -133,7 +134,11 @@ func (a *app) addReport(v string) error {
 // reportOptions are what every reporter of this run shares. A WARN fails
 // in junit and tap exactly when it fails the exit code.
 func (a *app) reportOptions() report.Options {
-	return report.Options{Version: version(), Getenv: a.env.Getenv, WarnAsFailure: !a.warnOK}
+	bi := buildinfo.Get()
+	return report.Options{
+		Version: bi.Version, Commit: bi.Commit, GoVersion: bi.GoVersion,
+		Getenv: a.env.Getenv, WarnAsFailure: !a.warnOK,
+	}
 }
 
 // writeReport writes one --report file atomically, through the scrubber:

@@ -16,6 +16,7 @@ import (
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
+	"github.com/infra-guard/infra-guard/buildinfo"
 	"github.com/infra-guard/infra-guard/runtime"
 	"github.com/infra-guard/infra-guard/serve"
 )
@@ -69,7 +70,7 @@ func (a *app) execServe(ctx context.Context, args []string, f serveFlags) error 
 	srv, err := serve.New(serve.Config{
 		Listen: f.listen, Script: s, Load: a.loadOptions(logger), Run: run, Select: a.selection,
 		Interval: f.interval, History: f.history, FailOnWarn: f.failOn == "warn", Watch: f.watch,
-		Version: version(), Logger: logger, Scrub: a.scrub.String,
+		Version: buildinfo.Get().Version, Logger: logger, Scrub: a.scrub.String,
 	})
 	if err != nil {
 		logger.Error("cannot serve", "error", err)
