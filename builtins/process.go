@@ -586,12 +586,12 @@ func readProcFile(name string, seqFile bool, buf []byte) ([]byte, error) {
 	if err != nil {
 		return buf, err
 	}
-	defer syscall.Close(fd)
+	defer sysClose(fd)
 	for {
 		if len(buf) == cap(buf) {
 			buf = slices.Grow(buf, max(cap(buf), 512))
 		}
-		n, err := syscall.Read(fd, buf[len(buf):cap(buf)])
+		n, err := sysRead(fd, buf[len(buf):cap(buf)])
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -609,9 +609,9 @@ func readProcFile(name string, seqFile bool, buf []byte) ([]byte, error) {
 // procBufs holds read buffers: most /proc files fit in 4 KiB.
 var procBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-func openRetry(name string) (int, error) {
+func openRetry(name string) (procFD, error) {
 	for {
-		fd, err := syscall.Open(name, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		fd, err := sysOpen(name)
 		if err != syscall.EINTR {
 			return fd, err
 		}
