@@ -1,7 +1,8 @@
+package cli
+
 // This file writes the shell completion scripts of `infra-guard completion`
 // from the command specs: commands, flags, the values of flags that take a
 // fixed set (--format, --log-level, …) and *.star files for SCRIPT.
-package cli
 
 import (
 	"fmt"

@@ -1,6 +1,7 @@
+package cli
+
 // This file writes the man page of `infra-guard man`, as roff (man
 // macros), from the command specs.
-package cli
 
 import (
 	"fmt"

@@ -1,8 +1,9 @@
+package cli
+
 // This file holds the commands about infra-guard itself: version, help,
 // completion and man. Completion scripts and the man page are generated
 // from the same ffcli commands and flag sets that parse the command line
 // (see cmdSpecs), so they cannot drift from it.
-package cli
 
 import (
 	"context"
