@@ -322,6 +322,15 @@ check("down", lambda: fail("connection refused"))
 		if n := hits(); n != 2 {
 			t.Errorf("%d downloads, want 2 (SHA256SUMS and the archive)", n)
 		}
+		// The action's own outputs, as a workflow sees them.
+		for name, want := range map[string]string{
+			"exit-code": "0", "checks": "3", "warn": "1", "skip": "1",
+			"status": "ok", "failed-json": "[]", "version": "v0.1.0",
+		} {
+			if got := r.eval(act.Outputs[name].Value); got != want {
+				t.Errorf("action output %s = %q, want %q", name, got, want)
+			}
+		}
 		if !strings.Contains(res[1].output, "::warning ") {
 			t.Errorf("no warning annotation in the run step's output:\n%s", res[1].output)
 		}
@@ -338,6 +347,9 @@ check("down", lambda: fail("connection refused"))
 		}
 		wantOutputs(t, r.outputs["install"], map[string]string{"cache-hit": "true"})
 		wantOutputs(t, r.outputs["run"], map[string]string{"exit-code": "2", "checks": "2", "ok": "1", "fail": "1"})
+		if _, ok := r.outputs["run"]["status"]; ok {
+			t.Errorf("format text wrote the github format's outputs: %v", r.outputs["run"])
+		}
 		if n := hits(); n != 0 {
 			t.Errorf("%d downloads, want none: the tool cache has v0.1.0", n)
 		}
