@@ -78,6 +78,8 @@ if [ "$image_bytes" -gt "$limit" ]; then
 fi
 user=$(b inspect --type image --format '{{.OCIv1.Config.User}}' localhost/infra-guard:ci)
 [ "$user" = 65532:65532 ] || { echo "image user is '$user', want 65532:65532" >&2; exit 1; }
+workdir=$(b inspect --type image --format '{{.OCIv1.Config.WorkingDir}}' localhost/infra-guard:ci)
+[ "$workdir" = /guard ] || { echo "image working directory is '$workdir', want /guard" >&2; exit 1; }
 
 # Scripts for the container: the examples as /guard, one of our own as /ci.
 mkdir -p "$work/ci"
@@ -86,9 +88,9 @@ cat >"$work/ci/nonroot.star" <<'STAR'
 check("root-home", lambda: file("/root/.profile").exists)
 STAR
 cat >"$work/ci/image.star" <<'STAR'
-# What the image must hold: the CA bundle, and the working directory /guard.
+# What the image must hold: the CA bundle, and the examples mounted at /guard.
 check("ca-bundle", lambda: file("/etc/ssl/certs/ca-certificates.crt").size > 100000)
-check("workdir", lambda: file("guard.star").exists)
+check("guard-mounted", lambda: file("/guard/guard.star").exists)
 STAR
 
 run() { # run EXPECTED_EXIT ARGS... (in a fresh container of the image, as its user); EXPECTED_EXIT may be "0|1"
@@ -110,7 +112,7 @@ echo "== in the container: the image's own guard, as user 65532"
 run 0 run /ci/image.star
 # The example guard watches the machine: its load check may warn (exit 1)
 # on a loaded CI machine.
-echo "== in the container: the example guard from /guard (WORKDIR)"
+echo "== in the container: the example guard as guard.star, found in the working directory /guard"
 run "0|1" run guard.star
 echo "== in the container: the user cannot read root's home (so it is not root)"
 run 3 run /ci/nonroot.star
