@@ -12,9 +12,15 @@ import (
 )
 
 func writeCompletion(w io.Writer, shell string, specs []cmdSpec) error {
-	t, ok := completionTemplates[shell]
+	src, ok := completionTemplates[shell]
 	if !ok {
 		return fmt.Errorf("no completion for shell %q", shell)
+	}
+	// Parsed here, not at init: every other command would pay for it at
+	// start-up.
+	t, err := template.New(shell).Funcs(completionFuncs).Parse(src)
+	if err != nil {
+		return err
 	}
 	return t.Execute(w, specs)
 }
@@ -91,10 +97,10 @@ var completionFuncs = template.FuncMap{
 // oneLineHelp keeps completion descriptions to one line.
 func oneLineHelp(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-var completionTemplates = map[string]*template.Template{
-	"bash": template.Must(template.New("bash").Funcs(completionFuncs).Parse(bashCompletion)),
-	"zsh":  template.Must(template.New("zsh").Funcs(completionFuncs).Parse(zshCompletion)),
-	"fish": template.Must(template.New("fish").Funcs(completionFuncs).Parse(fishCompletion)),
+var completionTemplates = map[string]string{
+	"bash": bashCompletion,
+	"zsh":  zshCompletion,
+	"fish": fishCompletion,
 }
 
 const bashCompletion = `# bash completion for infra-guard                          -*- shell-script -*-
