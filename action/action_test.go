@@ -1,4 +1,6 @@
-package main
+// Package action tests the GitHub Action at the repository root
+// (action.yml and the scripts in this directory).
+package action
 
 import (
 	"archive/tar"
@@ -19,7 +21,18 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/infra-guard/infra-guard/cli"
 )
+
+// TestMain makes this test binary infra-guard when it is called that: the
+// release archive the tests serve holds a copy of it under that name.
+func TestMain(m *testing.M) {
+	if filepath.Base(os.Args[0]) == "infra-guard" {
+		os.Exit(cli.Main(os.Args[1:], cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
+	}
+	os.Exit(m.Run())
+}
 
 // action is what the test reads of action.yml.
 type action struct {
@@ -64,7 +77,7 @@ type stepResult struct {
 
 func loadAction(t *testing.T) action {
 	t.Helper()
-	b, err := os.ReadFile("action.yml")
+	b, err := os.ReadFile("../action.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +125,8 @@ func (r *actionRunner) eval(s string) string {
 // run runs the steps until one fails, as a runner does.
 func (r *actionRunner) run() []stepResult {
 	r.outputs = map[string]map[string]string{}
-	repo, _ := os.Getwd()
+	wd, _ := os.Getwd()
+	repo := filepath.Dir(wd) // where action.yml is
 	tmp := r.t.TempDir()
 	var results []stepResult
 	for i, step := range r.act.Runs.Steps {
@@ -196,8 +210,8 @@ func (f *fakeRelease) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // releaseArchive builds infra-guard_VERSION_linux_ARCH.tar.gz as goreleaser
-// does, with this test binary as infra-guard (testscript.Main runs main
-// when the binary is called infra-guard), and returns its name and bytes.
+// does, with this test binary as infra-guard (TestMain runs the command
+// line when the binary is called infra-guard), and returns its name and bytes.
 func releaseArchive(t *testing.T, version string) (string, []byte) {
 	t.Helper()
 	exe, err := os.Executable()
