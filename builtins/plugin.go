@@ -137,7 +137,7 @@ func (e ExecPlugins) RunPlugin(ctx context.Context, name string, args, env []str
 		Dir:         "/",
 		Stdout:      outW,
 		Stderr:      errW,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+		SysProcAttr: newProcessGroup(),
 	}
 	start := time.Now()
 	err = cmd.Start()
@@ -160,7 +160,7 @@ func (e ExecPlugins) RunPlugin(ctx context.Context, name string, args, env []str
 	go func() {
 		select {
 		case <-ctx.Done():
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			killProcessGroup(pgid)
 		case <-exited:
 		}
 	}()
@@ -171,7 +171,7 @@ func (e ExecPlugins) RunPlugin(ctx context.Context, name string, args, env []str
 	// Whatever the plugin left in its group goes too; a process that
 	// left the group (setsid) may still hold the pipes, so reading stops
 	// soon after the plugin is gone in any case.
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	killProcessGroup(pgid)
 	_ = outR.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 	_ = errR.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 	wg.Wait()
