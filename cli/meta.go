@@ -218,6 +218,8 @@ func flagChoices(cmd, flagName string) (choices []string, suffix string) {
 		}
 	case flagName == "report":
 		return report.Names(), "="
+	case flagName == "color":
+		return []string{"auto", "always", "never"}, ""
 	case flagName == "log-format":
 		return []string{"text", "json"}, ""
 	case flagName == "log-level":
