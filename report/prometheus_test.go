@@ -224,3 +224,39 @@ func TestPrometheusCollector(t *testing.T) {
 		t.Errorf("collector:\n%s\nformat:\n%s", b.String(), strings.Join(want, ""))
 	}
 }
+
+// TestPrometheusMatchesCollector: the format builds its families itself,
+// for speed; they must be byte for byte what client_golang's registry
+// gathers from NewCollector and the build info, for every fixture — the
+// hostile one's names, a metric repeated in one check, and many checks.
+func TestPrometheusMatchesCollector(t *testing.T) {
+	cases := fixtures()
+	cases["hostile"] = hostile()
+	cases["many"] = manyChecks(500)
+	dup := manyChecks(3)
+	dup.Checks[1].Metrics = append(dup.Checks[1].Metrics, result.Metric{Name: "value", Value: 7, Unit: "%"})
+	cases["repeated metric"] = dup
+	p := &promReporter{version: "v1.2.3", commit: "abc", goVersion: "go1.26"}
+	text := func(fams []*dto.MetricFamily) string {
+		var b strings.Builder
+		for _, mf := range fams {
+			if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return b.String()
+	}
+	for name, r := range cases {
+		if r.Started.IsZero() { // else each way reads its own clock
+			r.Started = started
+		}
+		r = withoutCommands(r)
+		want, err := p.gather(r)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got, w := text(p.families(r)), text(want); got != w {
+			t.Errorf("%s: the families differ from the registry's:\n got:\n%s\nwant:\n%s", name, got, w)
+		}
+	}
+}
