@@ -5,8 +5,8 @@ package runtime
 // neither the step budget nor the heap watchdog (it samples) can stop
 // before the kernel's OOM killer ends the process without a report. The
 // script's syntax tree is rewritten before it is compiled so that every
-// x * y goes through repeat(), which refuses a result larger than
-// MaxAlloc, every list growth in place (l += y, l.extend(y)) goes through
+// x * y and x + y go through repeat() and add(), which refuse a result
+// larger than MaxAlloc, every list growth in place (l += y, l.extend(y)) goes through
 // grow(), which refuses a y of more elements than one operation may make,
 // and the builtins that turn a lazy range into a list check the length
 // first.
@@ -30,6 +30,9 @@ const mulName = "*"
 // x.extend(y) add; like mulName, no script can spell it.
 const growName = "+="
 
+// addName is the predeclared name of the guarded x + y.
+const addName = "+"
+
 // execGuarded is starlark.ExecFileOptions with the tree rewritten.
 func execGuarded(thread *starlark.Thread, filename string, src any, predeclared starlark.StringDict) (starlark.StringDict, error) {
 	f, err := dialect.Parse(filename, src, 0)
@@ -39,7 +42,7 @@ func execGuarded(thread *starlark.Thread, filename string, src any, predeclared 
 	guardTree(f)
 	prog, err := starlark.FileProgram(f, func(name string) bool {
 		_, ok := predeclared[name]
-		return ok || name == mulName || name == growName
+		return ok || name == mulName || name == growName || name == addName
 	})
 	if err != nil {
 		return nil, err
@@ -50,6 +53,7 @@ func execGuarded(thread *starlark.Thread, filename string, src any, predeclared 
 	}
 	withMul[mulName] = mulBuiltin
 	withMul[growName] = growBuiltin
+	withMul[addName] = addBuiltin
 	g, err := prog.Init(thread, withMul)
 	g.Freeze()
 	return g, err
@@ -66,18 +70,63 @@ var mulBuiltin = starlark.NewBuiltin("repeat", func(thread *starlark.Thread, _ *
 	return starlark.Binary(syntax.STAR, x, y)
 })
 
-// growBuiltin returns its argument unless it is a sequence longer than one
-// operation may make: l.extend(range(1 << 62)) and l += range(1 << 62)
-// would otherwise grow a list without bound inside a single step.
+// growBuiltin, grow([x,] y), returns y unless adding it (to x, when
+// given) makes more than one operation may: l.extend(range(1 << 62)),
+// l += range(1 << 62) and s += s on a 1 GiB string would otherwise grow
+// a value without bound inside a single step.
 var growBuiltin = starlark.NewBuiltin("grow", func(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
-	y := args[0]
-	if s, ok := y.(starlark.Sequence); ok {
-		if n := s.Len(); n < 0 || int64(n) > MaxAlloc/16 {
-			return nil, fmt.Errorf("adding a %s of %d elements is more than the %d one operation may make (%d MiB)", y.Type(), n, MaxAlloc/16, MaxAlloc>>20)
-		}
+	y := args[len(args)-1]
+	var x starlark.Value = starlark.None
+	if len(args) == 2 {
+		x = args[0]
+	}
+	if err := checkAdd(x, y); err != nil {
+		return nil, err
 	}
 	return y, nil
 })
+
+// addBuiltin is x + y, refused when the result would exceed MaxAlloc: a
+// string doubled in a loop (s = s + s) reaches gigabytes in a few steps.
+var addBuiltin = starlark.NewBuiltin("add", func(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+	if err := checkAdd(args[0], args[1]); err != nil {
+		return nil, err
+	}
+	return starlark.Binary(syntax.PLUS, args[0], args[1])
+})
+
+// checkAdd refuses x + y (x None: y alone) when the result would be larger
+// than MaxAlloc: strings and bytes by their length, lists and tuples at 16
+// bytes an element.
+func checkAdd(x, y starlark.Value) error {
+	// Sizes saturate past MaxAlloc, so no sum of two overflows.
+	size := func(v starlark.Value) int64 {
+		switch v := v.(type) {
+		case starlark.String:
+			return int64(len(v))
+		case starlark.Bytes:
+			return int64(len(v))
+		case starlark.Sequence:
+			if n := int64(v.Len()); n >= 0 && n <= MaxAlloc/16 {
+				return 16 * n
+			}
+			return MaxAlloc + 1
+		}
+		return 0
+	}
+	if size(x)+size(y) <= MaxAlloc {
+		return nil
+	}
+	switch y.(type) {
+	case starlark.String, starlark.Bytes:
+		return fmt.Errorf("adding a %s would make %d MiB, more than the %d MiB one operation may make", y.Type(), (size(x)+size(y))>>20, MaxAlloc>>20)
+	}
+	n := int64(-1)
+	if s, ok := y.(starlark.Sequence); ok {
+		n = int64(s.Len())
+	}
+	return fmt.Errorf("adding a %s of %d elements is more than the %d one operation may make (%d MiB)", y.Type(), n, MaxAlloc/16, MaxAlloc>>20)
+}
 
 // checkRepeat refuses seq * n when the result would exceed MaxAlloc.
 func checkRepeat(seq, n starlark.Value) error {
@@ -126,8 +175,12 @@ func guardStmt(s syntax.Stmt) {
 	case *syntax.AssignStmt:
 		guardExpr(&s.LHS)
 		guardExpr(&s.RHS)
-		if s.Op == syntax.PLUS_EQ { // x += y: x += grow(y)
-			s.RHS = growCall(s.RHS, s.OpPos)
+		if s.Op == syntax.PLUS_EQ {
+			if lhs, ok := s.LHS.(*syntax.Ident); ok { // x += y: x += grow(x, y)
+				s.RHS = growCall(s.RHS, s.OpPos, &syntax.Ident{NamePos: lhs.NamePos, Name: lhs.Name})
+			} else { // a[i] += y: evaluating a[i] twice could call twice
+				s.RHS = growCall(s.RHS, s.OpPos)
+			}
 		}
 		if s.Op == syntax.STAR_EQ {
 			if lhs, ok := s.LHS.(*syntax.Ident); ok { // x *= n: x = x * n
@@ -177,8 +230,11 @@ func guardExpr(p *syntax.Expr) {
 	case *syntax.BinaryExpr:
 		guardExpr(&e.X)
 		guardExpr(&e.Y)
-		if e.Op == syntax.STAR {
+		switch e.Op {
+		case syntax.STAR:
 			*p = mulCall(e.X, e.Y, e.OpPos)
+		case syntax.PLUS:
+			*p = &syntax.CallExpr{Fn: &syntax.Ident{NamePos: e.OpPos, Name: addName}, Lparen: e.OpPos, Args: []syntax.Expr{e.X, e.Y}, Rparen: e.OpPos}
 		}
 	case *syntax.CallExpr:
 		guardExpr(&e.Fn)
@@ -246,9 +302,10 @@ func mulCall(x, y syntax.Expr, pos syntax.Position) *syntax.CallExpr {
 	return &syntax.CallExpr{Fn: &syntax.Ident{NamePos: pos, Name: mulName}, Lparen: pos, Args: []syntax.Expr{x, y}, Rparen: pos}
 }
 
-// growCall is the call of growName around y, placed at pos.
-func growCall(y syntax.Expr, pos syntax.Position) *syntax.CallExpr {
-	return &syntax.CallExpr{Fn: &syntax.Ident{NamePos: pos, Name: growName}, Lparen: pos, Args: []syntax.Expr{y}, Rparen: pos}
+// growCall is the call of growName around y (after x, when given),
+// placed at pos.
+func growCall(y syntax.Expr, pos syntax.Position, x ...syntax.Expr) *syntax.CallExpr {
+	return &syntax.CallExpr{Fn: &syntax.Ident{NamePos: pos, Name: growName}, Lparen: pos, Args: append(x, y), Rparen: pos}
 }
 
 // sizedBuiltins are the universal builtins that make a list or tuple as
