@@ -21,6 +21,7 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -64,12 +65,8 @@ func (p *promReporter) buildInfo(script string) (prometheus.Collector, error) {
 	return g, nil
 }
 
-// promGauges are the metric families, one GaugeVec each.
-type promGauges struct {
-	success, status, duration, metric         *prometheus.GaugeVec
-	exitCode, lastRun, runDuration, runChecks *prometheus.GaugeVec
-	loaded                                    *prometheus.GaugeVec
-}
+// promGauges are the metric families, one GaugeVec each, by name.
+type promGauges map[string]*prometheus.GaugeVec
 
 // promHelp is each family's HELP text. It never varies: node_exporter
 // wants one HELP per metric name across files.
@@ -90,36 +87,37 @@ var promHelp = map[string]string{
 	"infra_guard_build_info":    "Always 1; the labels say which infra-guard build wrote the file.",
 }
 
-func newPromGauges() *promGauges {
-	vec := func(name string, labels ...string) *prometheus.GaugeVec {
-		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: promHelp[name]}, labels)
-	}
-	return &promGauges{
-		success:     vec("infra_guard_check_success", "check", "script"),
-		status:      vec("infra_guard_check_status", "check", "script"),
-		duration:    vec("infra_guard_check_duration_seconds", "check", "script"),
-		metric:      vec("infra_guard_metric", "check", "metric", "script", "unit"),
-		exitCode:    vec("infra_guard_run_exit_code", "script"),
-		lastRun:     vec("infra_guard_last_run_timestamp_seconds", "script"),
-		runDuration: vec("infra_guard_run_duration_seconds", "script"),
-		runChecks:   vec("infra_guard_run_checks", "script", "status"),
-		loaded:      vec("infra_guard_script_loaded", "script"),
-	}
+// promLabels are each family's label names, sorted (infra_guard_build_info
+// is the reporter's own, see buildInfo).
+var promLabels = map[string][]string{
+	"infra_guard_check_success":              {"check", "script"},
+	"infra_guard_check_status":               {"check", "script"},
+	"infra_guard_check_duration_seconds":     {"check", "script"},
+	"infra_guard_metric":                     {"check", "metric", "script", "unit"},
+	"infra_guard_run_exit_code":              {"script"},
+	"infra_guard_last_run_timestamp_seconds": {"script"},
+	"infra_guard_run_duration_seconds":       {"script"},
+	"infra_guard_run_checks":                 {"script", "status"},
+	"infra_guard_script_loaded":              {"script"},
 }
 
-func (g *promGauges) vecs() []*prometheus.GaugeVec {
-	return []*prometheus.GaugeVec{g.success, g.status, g.duration, g.metric, g.exitCode, g.lastRun, g.runDuration, g.runChecks, g.loaded}
+func newPromGauges() promGauges {
+	g := promGauges{}
+	for name, labels := range promLabels {
+		g[name] = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: promHelp[name]}, labels)
+	}
+	return g
 }
 
 // Describe and Collect make the gauges a prometheus.Collector.
-func (g *promGauges) Describe(ch chan<- *prometheus.Desc) {
-	for _, v := range g.vecs() {
+func (g promGauges) Describe(ch chan<- *prometheus.Desc) {
+	for _, v := range g {
 		v.Describe(ch)
 	}
 }
 
-func (g *promGauges) Collect(ch chan<- prometheus.Metric) {
-	for _, v := range g.vecs() {
+func (g promGauges) Collect(ch chan<- prometheus.Metric) {
+	for _, v := range g {
 		v.Collect(ch)
 	}
 }
@@ -233,48 +231,20 @@ func (f *promFamily) family() *dto.MetricFamily {
 }
 
 // families builds the format's metric families from r, sorted by name as
-// Gather sorts them. Names, help texts and label names are the
-// collector's (newPromGauges, buildInfo).
+// Gather sorts them, from the same promSeries, promHelp and promLabels
+// as the Collector (and buildInfo's labels).
 func (p *promReporter) families(r *result.Report) []*dto.MetricFamily {
-	script := promLabel(r.Script)
-	fam := func(name string, labels ...string) *promFamily { return newPromFamily(name, promHelp[name], labels...) }
-	success := fam("infra_guard_check_success", "check", "script")
-	status := fam("infra_guard_check_status", "check", "script")
-	duration := fam("infra_guard_check_duration_seconds", "check", "script")
-	metric := fam("infra_guard_metric", "check", "metric", "script", "unit")
-	n := map[result.Status]int{}
-	for _, c := range r.Checks {
-		st := c.Status.Valid()
-		n[st]++
-		check := promLabel(c.Name)
-		ok := 1.0
-		if st == result.Fail || st == result.Unknown {
-			ok = 0
-		}
-		success.set(ok, check, script)
-		status.set(promStatus[st], check, script)
-		duration.set(max(c.Duration, 0).Seconds(), check, script)
-		for _, m := range c.Metrics {
-			metric.set(m.Value, check, promLabel(m.Name), script, promLabel(m.Unit))
-		}
+	fams := map[string]*promFamily{}
+	for name, labels := range promLabels {
+		fams[name] = newPromFamily(name, promHelp[name], labels...)
 	}
-	runChecks := fam("infra_guard_run_checks", "script", "status")
-	for _, st := range []result.Status{result.OK, result.Warn, result.Fail, result.Unknown, result.Skip} {
-		runChecks.set(float64(n[st]), script, st.String())
-	}
-	exitCode := fam("infra_guard_run_exit_code", "script")
-	exitCode.set(float64(r.ExitCode), script)
-	lastRun := fam("infra_guard_last_run_timestamp_seconds", "script")
-	lastRun.set(float64(runEnd(r).UnixNano())/1e9, script)
-	runDuration := fam("infra_guard_run_duration_seconds", "script")
-	runDuration.set(max(r.Duration, 0).Seconds(), script)
-	loaded := fam("infra_guard_script_loaded", "script")
-	loaded.set(scriptLoaded(r), script)
-	build := fam("infra_guard_build_info", "commit", "goversion", "script", "version")
-	build.set(1, promLabel(p.commit), promLabel(p.goVersion), script, promLabel(p.version))
+	promSeries(r, func(name string, v float64, labels ...string) { fams[name].set(v, labels...) })
+	build := newPromFamily("infra_guard_build_info", promHelp["infra_guard_build_info"], "commit", "goversion", "script", "version")
+	build.set(1, promLabel(p.commit), promLabel(p.goVersion), promLabel(r.Script), promLabel(p.version))
+	fams[build.name] = build
 
 	var out []*dto.MetricFamily
-	for _, f := range []*promFamily{success, status, duration, metric, runChecks, exitCode, lastRun, runDuration, loaded, build} {
+	for _, f := range fams {
 		if len(f.metrics) > 0 { // Gather leaves out a family with no series
 			out = append(out, f.family())
 		}
@@ -284,60 +254,49 @@ func (p *promReporter) families(r *result.Report) []*dto.MetricFamily {
 }
 
 // fill sets the gauges from r.
-func (g *promGauges) fill(r *result.Report) error {
-	script := promLabel(r.Script)
-
-	set := func(v *prometheus.GaugeVec, value float64, labels ...string) error {
-		m, err := v.GetMetricWithLabelValues(labels...)
-		if err != nil {
-			return fmt.Errorf("prometheus: %w", err)
+func (g promGauges) fill(r *result.Report) error {
+	var err error
+	promSeries(r, func(name string, v float64, labels ...string) {
+		m, e := g[name].GetMetricWithLabelValues(labels...)
+		if e != nil {
+			err = cmp.Or(err, fmt.Errorf("prometheus: %w", e))
+			return
 		}
-		m.Set(value)
-		return nil
-	}
+		m.Set(v)
+	})
+	return err
+}
 
+// promSeries hands every series of r to set: the family's name, the value
+// and the label values in the order of promLabels. Both ways of making the
+// format (families and the Collector's fill) read the report only here.
+func promSeries(r *result.Report, set func(name string, v float64, labels ...string)) {
+	script := promLabel(r.Script)
 	n := map[result.Status]int{}
 	for _, c := range r.Checks {
 		st := c.Status.Valid()
 		n[st]++
 		check := promLabel(c.Name)
-		success := 1.0
+		ok := 1.0
 		if st == result.Fail || st == result.Unknown {
-			success = 0
+			ok = 0
 		}
-		if err := set(g.success, success, check, script); err != nil {
-			return err
-		}
-		if err := set(g.status, promStatus[st], check, script); err != nil {
-			return err
-		}
-		if err := set(g.duration, max(c.Duration, 0).Seconds(), check, script); err != nil {
-			return err
-		}
+		set("infra_guard_check_success", ok, check, script)
+		set("infra_guard_check_status", promStatus[st], check, script)
+		set("infra_guard_check_duration_seconds", max(c.Duration, 0).Seconds(), check, script)
 		// Two metrics of one check with one name (worst() merges them)
 		// would be one series: the last wins, as in the json format.
 		for _, m := range c.Metrics {
-			if err := set(g.metric, m.Value, check, promLabel(m.Name), script, promLabel(m.Unit)); err != nil {
-				return err
-			}
+			set("infra_guard_metric", m.Value, check, promLabel(m.Name), script, promLabel(m.Unit))
 		}
 	}
 	for _, st := range []result.Status{result.OK, result.Warn, result.Fail, result.Unknown, result.Skip} {
-		if err := set(g.runChecks, float64(n[st]), script, st.String()); err != nil {
-			return err
-		}
+		set("infra_guard_run_checks", float64(n[st]), script, st.String())
 	}
-	end := runEnd(r)
-	if err := set(g.exitCode, float64(r.ExitCode), script); err != nil {
-		return err
-	}
-	if err := set(g.lastRun, float64(end.UnixNano())/1e9, script); err != nil {
-		return err
-	}
-	if err := set(g.runDuration, max(r.Duration, 0).Seconds(), script); err != nil {
-		return err
-	}
-	return set(g.loaded, scriptLoaded(r), script)
+	set("infra_guard_run_exit_code", float64(r.ExitCode), script)
+	set("infra_guard_last_run_timestamp_seconds", float64(runEnd(r).UnixNano())/1e9, script)
+	set("infra_guard_run_duration_seconds", max(r.Duration, 0).Seconds(), script)
+	set("infra_guard_script_loaded", scriptLoaded(r), script)
 }
 
 // runEnd is when the run ended: now, for a report built without running
