@@ -13,8 +13,6 @@ import (
 	"github.com/infra-guard/infra-guard/redact"
 )
 
-const callsKey = "infra-guard.calls"
-
 // Calls is the run-phase builtin call in progress on one check's thread.
 // The runtime reads it from another goroutine when the check's deadline
 // passes, so it is atomic.
@@ -25,7 +23,7 @@ type callState struct{ desc, detail string }
 // TrackCalls starts recording the builtin calls made on thread.
 func TrackCalls(thread *starlark.Thread) *Calls {
 	c := &Calls{}
-	thread.SetLocal(callsKey, c)
+	mutableLocals(thread).Calls = c
 	return c
 }
 
@@ -43,8 +41,10 @@ func (c *Calls) Current() string {
 }
 
 func callsOf(thread *starlark.Thread) *Calls {
-	c, _ := thread.Local(callsKey).(*Calls)
-	return c
+	if l := localsOf(thread); l != nil {
+		return l.Calls
+	}
+	return nil
 }
 
 // enter records the call b(args…) as in progress and returns the function

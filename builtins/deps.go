@@ -22,8 +22,6 @@ import (
 	"go.starlark.net/starlark"
 )
 
-const depsKey = "infra-guard.deps"
-
 // Deps is what the probes read the world through. Every field must be set
 // and safe for concurrent use: the checks of a run share one Deps. Start
 // from NewDeps and replace what a test fakes; do not change a Deps while a
@@ -226,7 +224,7 @@ var defaultDeps = sync.OnceValue(NewDeps)
 // it has one, as the time module's. Call it before anything else sets the
 // thread's clock.
 func SetDeps(thread *starlark.Thread, d *Deps) {
-	thread.SetLocal(depsKey, d)
+	mutableLocals(thread).Deps = d
 	if d != nil && d.Now != nil {
 		now := d.Now
 		starlarktime.SetNow(thread, func() (time.Time, error) { return now(), nil })
@@ -235,8 +233,8 @@ func SetDeps(thread *starlark.Thread, d *Deps) {
 
 // depsOf returns the thread's Deps, or DefaultDeps.
 func depsOf(thread *starlark.Thread) *Deps {
-	if d, ok := thread.Local(depsKey).(*Deps); ok && d != nil {
-		return d
+	if l := localsOf(thread); l != nil && l.Deps != nil {
+		return l.Deps
 	}
 	return DefaultDeps()
 }

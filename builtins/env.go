@@ -25,8 +25,6 @@ import (
 	"github.com/infra-guard/infra-guard/redact"
 )
 
-const configKey = "infra-guard.config"
-
 // Config is what env() and secret() read variables from and, in the load
 // phase, record problems and secrets into. The runtime puts a load Config
 // on the loading thread and a run Config on every check's thread; a thread
@@ -59,13 +57,13 @@ func NewRunConfig(lookup func(string) (string, bool)) *Config {
 }
 
 // SetConfig puts cfg on thread.
-func SetConfig(thread *starlark.Thread, cfg *Config) { thread.SetLocal(configKey, cfg) }
+func SetConfig(thread *starlark.Thread, cfg *Config) { mutableLocals(thread).Config = cfg }
 
 var defaultConfig = NewRunConfig(nil)
 
 func configOf(thread *starlark.Thread) *Config {
-	if c, ok := thread.Local(configKey).(*Config); ok && c != nil {
-		return c
+	if l := localsOf(thread); l != nil && l.Config != nil {
+		return l.Config
 	}
 	return defaultConfig
 }

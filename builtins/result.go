@@ -116,20 +116,26 @@ func toFloat(v starlark.Value) (float64, bool) {
 	return 0, false
 }
 
+var (
+	okResult    = &Result{Status: result.OK}
+	falseResult = &Result{Status: result.Fail, Message: "check returned False"}
+)
+
 // ToResult converts what a check function returned into a Result: a result
 // value as is, True/None as OK, False as FAIL. Anything else is UNKNOWN,
 // with a message that names what was returned.
+// The Results it returns are read, never changed, so these are shared.
 func ToResult(v starlark.Value) *Result {
 	switch v := v.(type) {
 	case *Result:
 		return v
 	case starlark.NoneType:
-		return &Result{Status: result.OK}
+		return okResult
 	case starlark.Bool:
 		if v {
-			return &Result{Status: result.OK}
+			return okResult
 		}
-		return &Result{Status: result.Fail, Message: "check returned False"}
+		return falseResult
 	}
 	s := shortString(v, 64)
 	if len(s) > 60 {

@@ -16,12 +16,45 @@ import (
 	"go.starlark.net/starlark"
 )
 
-const (
-	contextKey = "infra-guard.context"
-	runKey     = "infra-guard.run"
-	loggerKey  = "infra-guard.logger"
-	dirKey     = "infra-guard.dir"
-)
+// localsKey holds a thread's Locals. One thread-local for everything
+// builtins need keeps a check's thread cheap to make: a run makes one per
+// check, and Starlark keeps thread-locals in a map.
+const localsKey = "infra-guard.builtins"
+
+// Locals is what builtins find on a thread. The runtime fills one per
+// check with SetLocals; the Set* functions fill the fields one by one
+// (the load phase, tests).
+type Locals struct {
+	// Context returns the check's context; nil means the load phase. The
+	// runtime makes the context on the first call, since most checks that
+	// call no builtin never need a deadline timer of their own.
+	Context func() context.Context
+	Run     *Run
+	Deps    *Deps
+	Logger  *slog.Logger
+	Dir     string
+	Config  *Config
+	Calls   *Calls
+}
+
+// SetLocals puts l on thread, in place of anything set before.
+func SetLocals(thread *starlark.Thread, l *Locals) { thread.SetLocal(localsKey, l) }
+
+func localsOf(thread *starlark.Thread) *Locals {
+	l, _ := thread.Local(localsKey).(*Locals)
+	return l
+}
+
+// mutableLocals returns the thread's Locals, adding empty ones if it has
+// none yet.
+func mutableLocals(thread *starlark.Thread) *Locals {
+	l := localsOf(thread)
+	if l == nil {
+		l = &Locals{}
+		SetLocals(thread, l)
+	}
+	return l
+}
 
 // nowOf is the thread's clock: the one the time module's SetNow installs, so
 // that time.now() in a script and file().age_seconds or days_left in a
@@ -38,13 +71,13 @@ func nowOf(thread *starlark.Thread) time.Time {
 // SetDir gives builtins the directory that relative paths (file(),
 // ca_file) resolve from: the script's, as load() resolves. Without one they
 // resolve from the working directory.
-func SetDir(thread *starlark.Thread, dir string) { thread.SetLocal(dirKey, dir) }
+func SetDir(thread *starlark.Thread, dir string) { mutableLocals(thread).Dir = dir }
 
 // resolvePath makes p relative to the thread's directory, when it is
 // relative and there is one.
 func resolvePath(thread *starlark.Thread, p string) string {
-	if dir, _ := thread.Local(dirKey).(string); dir != "" && p != "" && !filepath.IsAbs(p) {
-		return filepath.Join(dir, p)
+	if l := localsOf(thread); l != nil && l.Dir != "" && p != "" && !filepath.IsAbs(p) {
+		return filepath.Join(l.Dir, p)
 	}
 	return p
 }
@@ -52,13 +85,13 @@ func resolvePath(thread *starlark.Thread, p string) string {
 // SetLogger gives builtins a logger for what happens inside them (an HTTP
 // retry, say). Its output goes through the runtime's scrubber like all logs.
 func SetLogger(thread *starlark.Thread, logger *slog.Logger) {
-	thread.SetLocal(loggerKey, logger)
+	mutableLocals(thread).Logger = logger
 }
 
 // loggerOf returns the thread's logger, or one that discards.
 func loggerOf(thread *starlark.Thread) *slog.Logger {
-	if l, ok := thread.Local(loggerKey).(*slog.Logger); ok {
-		return l
+	if l := localsOf(thread); l != nil && l.Logger != nil {
+		return l.Logger
 	}
 	return slog.New(slog.DiscardHandler)
 }
@@ -67,13 +100,15 @@ func loggerOf(thread *starlark.Thread) *slog.Logger {
 // context are in the load phase, where builtins that touch the system or the
 // network refuse to run.
 func SetContext(thread *starlark.Thread, ctx context.Context) {
-	thread.SetLocal(contextKey, ctx)
+	mutableLocals(thread).Context = func() context.Context { return ctx }
 }
 
 // Context returns the check's context, or nil during the load phase.
 func Context(thread *starlark.Thread) context.Context {
-	ctx, _ := thread.Local(contextKey).(context.Context)
-	return ctx
+	if l := localsOf(thread); l != nil && l.Context != nil {
+		return l.Context()
+	}
+	return nil
 }
 
 // withContext runs fn in its own goroutine and returns when it finishes or
@@ -127,12 +162,14 @@ type sharedValue struct {
 func NewRun() *Run { return &Run{shared: map[string]*sharedValue{}} }
 
 // SetRun puts run on a check's thread.
-func SetRun(thread *starlark.Thread, run *Run) { thread.SetLocal(runKey, run) }
+func SetRun(thread *starlark.Thread, run *Run) { mutableLocals(thread).Run = run }
 
 // RunOf returns the thread's Run, or nil during the load phase.
 func RunOf(thread *starlark.Thread) *Run {
-	r, _ := thread.Local(runKey).(*Run)
-	return r
+	if l := localsOf(thread); l != nil {
+		return l.Run
+	}
+	return nil
 }
 
 // Shared returns the run's value for key, creating it on first use. A

@@ -7,17 +7,52 @@ import (
 	"path/filepath"
 	"testing"
 
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+
 	"github.com/infra-guard/infra-guard/result"
 	"github.com/infra-guard/infra-guard/runtime"
 )
 
 // BenchmarkScheduleNoop measures the run phase's cost per check: 1,000
-// checks that do nothing, so what is timed is the scheduler — a goroutine,
-// a thread, a deadline and a result per check. Target: at most 20 µs per
-// check (see bench/README.md).
+// checks that do nothing, so what is timed is the scheduler — a thread, a
+// deadline, a worker and a result per check. Target: at most 2 µs per
+// check above BenchmarkScheduleFloor (see bench/README.md).
 //
 //	go test -run '^$' -bench Schedule -benchtime 20x ./runtime/
 func BenchmarkScheduleNoop(b *testing.B) { benchmarkSchedule(b, 1000) }
+
+// BenchmarkScheduleNoop10k is the same with 10,000 checks: ns/check
+// here against BenchmarkScheduleNoop's shows that the cost per check does
+// not grow with the number of checks.
+func BenchmarkScheduleNoop10k(b *testing.B) { benchmarkSchedule(b, 10000) }
+
+// BenchmarkScheduleFloor is the floor for BenchmarkScheduleNoop: the same
+// 1,000 no-op functions called one after another, each on a fresh
+// thread, with no deadline, result or concurrency — the least a runner of
+// Starlark checks can do. Compare ns/check.
+func BenchmarkScheduleFloor(b *testing.B) {
+	const n = 1000
+	_, prog, err := starlark.SourceProgramOptions(&syntax.FileOptions{}, "noop.star", "def noop():\n    pass\n", func(string) bool { return false })
+	if err != nil {
+		b.Fatal(err)
+	}
+	globals, err := prog.Init(&starlark.Thread{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	globals.Freeze()
+	fn := globals["noop"]
+	b.ReportAllocs()
+	for b.Loop() {
+		for range n {
+			if _, err := starlark.Call(&starlark.Thread{Name: "c"}, fn, nil, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/check")
+}
 
 // BenchmarkScheduleNoop10 is the same with 10 checks, the size of a small
 // guard, where the fixed cost of a run weighs more.
@@ -44,5 +79,26 @@ func benchmarkSchedule(b *testing.B, n int) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/check")
 	if got := rep.Counts()[result.OK]; got != n {
 		b.Fatalf("last run: %d checks OK, want %d: %+v", got, n, rep.Checks[0])
+	}
+}
+
+// TestNoopCheckAllocations holds the line that BenchmarkScheduleNoop
+// measures: a check that calls no builtin costs a handful of allocations
+// — its thread and run state, Starlark's call frame — and no deadline
+// timer, context or goroutine of its own (36 allocations before).
+func TestNoopCheckAllocations(t *testing.T) {
+	const n = 1000
+	path := filepath.Join(t.TempDir(), "noop.star")
+	src := fmt.Sprintf("def noop():\n    pass\n\nfor i in range(%d):\n    check(\"c%%d\" %% i, noop)\n", n)
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g, err := runtime.Load(context.Background(), path, nil, runtime.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	perCheck := testing.AllocsPerRun(5, func() { g.Run(context.Background(), runtime.RunOptions{}) }) / n
+	if perCheck > 9 {
+		t.Errorf("%.1f allocations per no-op check, want at most 9", perCheck)
 	}
 }

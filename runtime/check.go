@@ -36,6 +36,11 @@ type Check struct {
 	OkAfter   int
 }
 
+// result is the start of the check's result: who it is, not how it went.
+func (c *Check) result() result.CheckResult {
+	return result.CheckResult{Name: c.Name, Tags: c.Tags, File: c.File, Line: c.Line}
+}
+
 // at is a Diagnostic at the check() call.
 func (c *Check) at(msg string) result.Diagnostic {
 	return result.Diagnostic{File: c.File, Line: c.Line, Col: c.Col, Msg: msg}

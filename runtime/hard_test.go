@@ -129,7 +129,7 @@ func TestRunRestartsACheckOnceUnstuck(t *testing.T) {
 	guard.Run(context.Background(), RunOptions{})
 	close(release)
 	deadline := time.Now().Add(2 * time.Second)
-	for guard.stuck.still("hang", time.Now()) != "" && time.Now().Before(deadline) {
+	for guard.stuck.still("hang") != "" && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	if c := guard.Run(context.Background(), RunOptions{}).Checks[0]; c.Status != result.OK {

@@ -29,6 +29,8 @@ type Guard struct {
 	stuck   *stuckChecks
 	secrets []builtins.SecretValue
 	dir     string // relative paths in builtins resolve from here; "": the working directory
+	// runConfig is what env() reads inside checks; one for every check.
+	runConfig *builtins.Config
 }
 
 // Secrets returns the secrets the script read with secret(), for
@@ -112,7 +114,7 @@ func Load(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guar
 	for _, c := range reg.checks {
 		c.freeze()
 	}
-	g := &Guard{Script: path, Checks: reg.checks, Notes: notes, load: opts, stuck: &stuckChecks{}, secrets: cfg.Secrets()}
+	g := &Guard{Script: path, Checks: reg.checks, Notes: notes, load: opts, stuck: &stuckChecks{}, secrets: cfg.Secrets(), runConfig: builtins.NewRunConfig(opts.Env)}
 	if !embedded { // a file: its directory, as for load()
 		g.dir = filepath.Dir(path)
 	}

@@ -35,9 +35,9 @@ func (g *Guard) RunCheck(ctx context.Context, opts RunOptions, name string, afte
 		return fmt.Errorf("no check %q in %s", name, g.Script)
 	}
 	opts = opts.withDefaults(g)
-	r := result.CheckResult{Name: c.Name, Tags: c.Tags, File: c.File, Line: c.Line}
+	r := c.result()
 	var once sync.Once
-	finish := func(r result.CheckResult) { once.Do(func() { report(r) }) }
+	finish := func(_ int, r result.CheckResult) { once.Do(func() { report(r) }) }
 	for _, dep := range c.After {
 		d, ok := after[dep]
 		switch {
@@ -50,11 +50,11 @@ func (g *Guard) RunCheck(ctx context.Context, opts RunOptions, name string, afte
 		default:
 			continue
 		}
-		finish(r)
+		finish(0, r)
 		return nil
 	}
 	if ctx.Err() != nil {
-		finish(g.notRun(r, ctx))
+		finish(0, g.notRun(r, ctx))
 		return nil
 	}
 	shared := builtins.NewRun()
@@ -62,6 +62,6 @@ func (g *Guard) RunCheck(ctx context.Context, opts RunOptions, name string, afte
 	// RunCheck returns only when the thread has ended, so the stuck registry
 	// (stuck.go) never holds this check once it returns; a run number still
 	// names the run in its "stuck since" message.
-	g.runCheck(ctx, opts, shared, g.stuck.newRun(), c, r, finish, nil)
+	g.runCheck(ctx, &opts, shared, g.stuck.newRun(), c, 0, finish, nil)
 	return nil
 }

@@ -104,6 +104,8 @@ type RunOptions struct {
 	// the clock through; nil means builtins.DefaultDeps(). Keep one for
 	// every run of a guard, so its HTTP connections are reused.
 	Deps *builtins.Deps
+
+	print func(*starlark.Thread, string) // print() in checks, made once per run by withDefaults
 }
 
 func (o RunOptions) withDefaults(g *Guard) RunOptions {
@@ -122,6 +124,7 @@ func (o RunOptions) withDefaults(g *Guard) RunOptions {
 	if o.Logger == nil {
 		o.Logger = g.load.Logger
 	}
+	o.print = printer(o.Logger)
 	return o
 }
 
@@ -152,7 +155,7 @@ func predeclared(extra starlark.StringDict) starlark.StringDict {
 	for _, name := range []string{"str", "repr"} {
 		d[name] = starlark.Universe[name]
 	}
-	tracked(d)
+	tracked(d, builtins.Predeclared())
 	return d
 }
 

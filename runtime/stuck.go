@@ -61,7 +61,7 @@ func (s *stuckChecks) remove(name string) {
 }
 
 // still says why a check must not start again, or "" when it may.
-func (s *stuckChecks) still(name string, now time.Time) string {
+func (s *stuckChecks) still(name string) string {
 	if s == nil { // a Guard not made by Load
 		return ""
 	}
@@ -72,27 +72,32 @@ func (s *stuckChecks) still(name string, now time.Time) string {
 		return ""
 	}
 	return fmt.Sprintf("not started: its previous run is still stuck in %s since round %d (%s ago); a builtin is not watching its context",
-		c.builtin, c.run, now.Sub(c.since).Round(time.Millisecond))
+		c.builtin, c.run, time.Since(c.since).Round(time.Millisecond))
 }
 
-// inBuiltinKey holds, on a check's thread, the name of the builtin the
-// check is calling, so the grace timer can name where it is stuck without
-// reading the thread's call stack, which the check's goroutine owns.
-const inBuiltinKey = "infra-guard.in-builtin"
-
-// tracked wraps each builtin of d so that, on a thread that asks for it,
-// it records its name while it runs.
-func tracked(d starlark.StringDict) {
+// tracked wraps each builtin of d so that, on a check's thread, it
+// records its name while it runs, so the grace timer can name where the
+// check is stuck without reading the thread's call stack, which the
+// check's goroutine owns. Those not in registry (str(), sorted(), …) can
+// run long without a Starlark step, so they also arm the check's deadline
+// timer (checkrun.go); a run-phase builtin of the registry arms it by
+// asking for the check's context.
+func tracked(d, registry starlark.StringDict) {
 	for name, v := range d {
 		b, ok := v.(*starlark.Builtin)
 		if !ok {
 			continue
 		}
-		d[name] = starlark.NewBuiltin(b.Name(), func(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			if in, ok := thread.Local(inBuiltinKey).(*atomic.Pointer[string]); ok {
-				name := b.Name()
-				prev := in.Swap(&name)
-				defer in.Store(prev)
+		_, arm := registry[name]
+		arm = !arm
+		bname := b.Name()
+		d[name] = starlark.NewBuiltin(bname, func(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			if cr, ok := thread.Local(checkRunKey).(*checkRun); ok {
+				if arm {
+					cr.context()
+				}
+				prev := cr.in.Swap(&bname)
+				defer cr.in.Store(prev)
 			}
 			return b.CallInternal(thread, args, kwargs)
 		})
