@@ -13,6 +13,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	psdisk "github.com/shirou/gopsutil/v4/disk"
@@ -140,28 +141,37 @@ func threshold(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 	return starlark.MakeInt(0), nil
 }
 
-// process(name) counts the processes whose /proc/PID/comm is name.
+// process(name) counts the processes whose /proc/PID/comm is name. The
+// table is read once, on the first call, as infra-guard reads it once per
+// run.
 func process(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var name string
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name); err != nil {
 		return nil, err
 	}
+	comms, err := processTable()
+	if err != nil {
+		return nil, err
+	}
+	return starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{"count": starlark.MakeInt(comms[name])}), nil
+}
+
+var processTable = sync.OnceValues(func() (map[string]int, error) {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil, err
 	}
-	n := 0
+	comms := map[string]int{}
 	for _, e := range ents {
 		if _, err := strconv.Atoi(e.Name()); err != nil {
 			continue
 		}
-		comm, err := os.ReadFile("/proc/" + e.Name() + "/comm")
-		if err == nil && strings.TrimSuffix(string(comm), "\n") == name {
-			n++
+		if comm, err := os.ReadFile("/proc/" + e.Name() + "/comm"); err == nil {
+			comms[strings.TrimSuffix(string(comm), "\n")]++
 		}
 	}
-	return starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{"count": starlark.MakeInt(n)}), nil
-}
+	return comms, nil
+})
 
 // file(path) is os.Stat.
 func file(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
