@@ -138,14 +138,16 @@ func checkBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 // validate reports unknown after= names and dependency cycles.
 func (r *registry) validate() []result.Diagnostic {
 	var errs []result.Diagnostic
+	deps := false
 	for _, c := range r.checks {
+		deps = deps || len(c.After) > 0
 		for _, dep := range c.After {
 			if _, ok := r.byName[dep]; !ok {
 				errs = append(errs, c.at(fmt.Sprintf("check %q: after names unknown check %q%s", c.Name, dep, suggest(dep, r.byName))))
 			}
 		}
 	}
-	if len(errs) > 0 {
+	if len(errs) > 0 || !deps {
 		return errs
 	}
 	// Depth-first search; a grey node reached again closes a cycle.
