@@ -139,11 +139,20 @@ func (s SecretValue) GoString() string {
 func (s SecretValue) Format(f fmt.State, verb rune) { fmt.Fprint(f, s.String()) }
 func (s SecretValue) LogValue() slog.Value          { return slog.StringValue(s.String()) }
 
-// envName is what a variable name may look like.
-var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// isEnvName reports whether name looks like a variable name: letters,
+// digits and _, not starting with a digit. (A loop, not a regexp compiled
+// at every start.)
+func isEnvName(name string) bool {
+	for i, c := range []byte(name) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_' || i > 0 && '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return name != ""
+}
 
 func checkEnvName(fn, name string) error {
-	if !envName.MatchString(name) {
+	if !isEnvName(name) {
 		return fmt.Errorf("%s: %q is not a variable name; want letters, digits and _, not starting with a digit", fn, name)
 	}
 	return nil

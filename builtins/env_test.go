@@ -1,6 +1,7 @@
 package builtins
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -275,5 +276,19 @@ func TestSecretValueNeverFormatsItsValue(t *testing.T) {
 	}
 	if got := fmtSprintf("%v", []SecretValue{s}); strings.Contains(got, "hunter2") {
 		t.Errorf("slice gives %s", got)
+	}
+}
+
+// TestIsEnvName holds isEnvName to the regular expression it replaced.
+func TestIsEnvName(t *testing.T) {
+	re := regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	names := []string{"", "A", "_", "_9", "9", "A9", "A-B", "A=B", "A B", "é", "Aé", "HOME", "my_var_2"}
+	for c := 0; c < 256; c++ {
+		names = append(names, string([]byte{byte(c)}), "A"+string([]byte{byte(c)}))
+	}
+	for _, n := range names {
+		if got, want := isEnvName(n), re.MatchString(n); got != want {
+			t.Errorf("isEnvName(%q) = %v, want %v", n, got, want)
+		}
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"strings"
 )
 
@@ -53,7 +52,22 @@ func (s Spec) String() string {
 	return s.Name + " " + s.Source
 }
 
-var namePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`)
+// validName reports whether name is a letter, then letters, digits, - or
+// _, at most 64 in all. It is a loop rather than a regular expression:
+// `[…]{0,63}` compiles to 63 nested copies, 0.4 ms and 860 allocations
+// in package init on every start.
+func validName(name string) bool {
+	if len(name) == 0 || len(name) > 64 {
+		return false
+	}
+	for i, c := range []byte(name) {
+		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+		if !letter && (i == 0 || !('0' <= c && c <= '9' || c == '-' || c == '_')) {
+			return false
+		}
+	}
+	return true
+}
 
 // checkName refuses a name load("@NAME//…") could not use, and std, which
 // is the embedded library's.
@@ -61,7 +75,7 @@ func checkName(name string) error {
 	switch {
 	case name == "std":
 		return fmt.Errorf("the name std is the embedded standard library's; choose another")
-	case !namePattern.MatchString(name):
+	case !validName(name):
 		return fmt.Errorf("library name %q: want a letter, then letters, digits, - or _ (at most 64)", name)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -222,4 +223,19 @@ func hasDotDot(p string) bool {
 		}
 	}
 	return false
+}
+
+// TestValidName holds validName to the regular expression it replaced.
+func TestValidName(t *testing.T) {
+	re := regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`)
+	names := []string{"", "a", "Z", "9", "_a", "-a", "a9", "a-b_c", "a.b", "a/b", "a b", "é", "aé",
+		strings.Repeat("a", 64), strings.Repeat("a", 65), "a" + strings.Repeat("9", 63), "a" + strings.Repeat("9", 64)}
+	for c := 0; c < 256; c++ {
+		names = append(names, string([]byte{byte(c)}), "a"+string([]byte{byte(c)}))
+	}
+	for _, n := range names {
+		if got, want := validName(n), re.MatchString(n); got != want {
+			t.Errorf("validName(%q) = %v, want %v", n, got, want)
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"sync"
 
 	"go.starlark.net/syntax"
 )
@@ -92,14 +93,18 @@ func commonPrefix(a, b string) int {
 }
 
 // attrErrRE matches go.starlark.net's error for a missing attribute, with
-// or without its spelling hint.
-var attrErrRE = regexp.MustCompile(`"?(\w+)"?( struct)? has no \.(\w+) (attribute|field or method)( \(did you mean \.\w+\?\))?`)
+// or without its spelling hint. It is compiled on first use, not at every
+// start: most runs have no such error.
+var attrErrRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`"?(\w+)"?( struct)? has no \.(\w+) (attribute|field or method)( \(did you mean \.\w+\?\))?`)
+})
 
 // betterAttrHint replaces the spelling hint of a missing attribute of a
 // probe's result with attrSuggestion's.
 func betterAttrHint(msg string) string {
-	return attrErrRE.ReplaceAllStringFunc(msg, func(m string) string {
-		sub := attrErrRE.FindStringSubmatch(m)
+	re := attrErrRE()
+	return re.ReplaceAllStringFunc(msg, func(m string) string {
+		sub := re.FindStringSubmatch(m)
 		fields, ok := resultFields[sub[1]]
 		if !ok {
 			return m
