@@ -480,26 +480,59 @@ func (e *procEntry) readStat() procStat {
 }
 
 // parseStat reads "PID (COMM) STATE PPID … STARTTIME VSIZE RSS …" (proc(5));
-// COMM may hold spaces and parentheses, so it ends at the last ')'.
+// COMM may hold spaces and parentheses, so it ends at the last ')'. It
+// walks the fields in place: a name query reads the stat of every process.
 func parseStat(data []byte) (procStat, bool) {
-	s := string(data)
-	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	open, end := bytes.IndexByte(data, '('), bytes.LastIndexByte(data, ')')
 	if open < 0 || end < open {
 		return procStat{}, false
 	}
-	f := strings.Fields(s[end+1:]) // f[0] is field 3, STATE
-	if len(f) < 22 {
+	st := procStat{comm: string(data[open+1 : end])}
+	rest := data[end+1:]
+	var ok1, ok2 bool
+	for field := 3; field <= 24; field++ { // rest starts before field 3, STATE
+		rest = bytes.TrimLeft(rest, " ")
+		f := rest
+		if i := bytes.IndexByte(rest, ' '); i >= 0 {
+			f, rest = rest[:i], rest[i:]
+		} else {
+			rest = nil
+		}
+		switch field {
+		case 3:
+			if len(f) != 1 {
+				return procStat{}, false
+			}
+			st.state = f[0]
+		case 22:
+			st.start, ok1 = parseUint(f)
+		case 24:
+			if len(f) > 0 && f[0] == '-' { // a kernel may say -1 for none
+				ok2 = true
+				continue
+			}
+			st.rss, ok2 = parseUint(f)
+		}
+	}
+	if !ok1 || !ok2 {
 		return procStat{}, false
 	}
-	start, err1 := strconv.ParseUint(f[19], 10, 64) // field 22
-	rss, err2 := strconv.ParseInt(f[21], 10, 64)    // field 24
-	if err1 != nil || err2 != nil {
-		return procStat{}, false
+	return st, true
+}
+
+// parseUint is strconv.ParseUint for a field of decimal digits.
+func parseUint(b []byte) (uint64, bool) {
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
 	}
-	if len(f[0]) != 1 {
-		return procStat{}, false
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
 	}
-	return procStat{comm: s[open+1 : end], start: start, rss: uint64(max(rss, 0)), state: f[0][0]}, true
+	return n, true
 }
 
 // readName is the executable's name: the kernel's comm, which is cut to 15
