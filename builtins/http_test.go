@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	starlarktime "go.starlark.net/lib/time"
@@ -852,8 +853,7 @@ func TestHTTPSharedTransport(t *testing.T) {
 	if got := conns.Load(); got != 1 {
 		t.Errorf("5 checks in one run opened %d connections, want 1 (reused)", got)
 	}
-	// A failing check does not close the run's idle connections (as
-	// retryablehttp would when it gives up).
+	// A failing check does not close the run's idle connections.
 	starlark.Call(thread, Predeclared()["http_check"], starlark.Tuple{starlark.String("http://" + netRefusedAddr(t))}, []starlark.Tuple{{starlark.String("retries"), starlark.MakeInt(0)}})
 	starlark.Call(thread, Predeclared()["http_check"], starlark.Tuple{starlark.String(srv)}, nil)
 	if got := conns.Load(); got != 1 {
@@ -1199,4 +1199,60 @@ func TestHTTPProxyWithSpaceInPassword(t *testing.T) {
 	if !strings.Contains(got, "the proxy in $HTTP_PROXY is not a valid URL (net/url: invalid userinfo)") || strings.Contains(got, "fake-pw") {
 		t.Errorf("error = %q", got)
 	}
+}
+
+func TestReadAtMost(t *testing.T) {
+	tests := []struct {
+		body        string
+		limit, size int64 // size: the Content-Length, -1 for none
+		want        string
+		wantCap     int // 0: any
+	}{
+		{"ok", 10, 2, "ok", 3},           // a Content-Length: its size, and room for the EOF
+		{"ok", 1000, -1, "ok", 512},      // none: io.ReadAll's first buffer
+		{"0123456789", 4, -1, "0123", 0}, // the limit
+		{"0123456789", 4, 10, "0123", 0},
+		{strings.Repeat("x", 3000), 5000, -1, strings.Repeat("x", 3000), 0}, // grows past 512
+		{"", 10, 0, "", 1},
+		{"short", 1000, 1 << 40, "short", 512}, // a claimed huge body is not allocated up front
+	}
+	for _, tt := range tests {
+		b, err := readAtMost(iotest.OneByteReader(strings.NewReader(tt.body)), tt.limit, tt.size)
+		if err != nil || string(b) != tt.want {
+			t.Errorf("readAtMost(%.20q, %d, %d) = %.20q, %v; want %.20q", tt.body, tt.limit, tt.size, b, err, tt.want)
+		}
+		if tt.wantCap != 0 && cap(b) != tt.wantCap {
+			t.Errorf("readAtMost(%.20q, %d, %d): capacity %d, want %d", tt.body, tt.limit, tt.size, cap(b), tt.wantCap)
+		}
+	}
+	boom := errors.New("reset")
+	b, err := readAtMost(io.MultiReader(strings.NewReader("par"), iotest.ErrReader(boom)), 10, 5)
+	if string(b) != "par" || err != boom {
+		t.Errorf("a failing body: %q, %v; want \"par\", %v", b, err, boom)
+	}
+}
+
+// TestHTTPPanicReachesTheCheck: the exchange runs on a goroutine of its
+// own, but a panic in it (a bug) is raised again on the caller's, where
+// the runtime recovers it and reports the check, instead of ending the
+// process.
+func TestHTTPPanicReachesTheCheck(t *testing.T) {
+	d := testDeps(t)
+	d.HTTP = panickyTransports{}
+	thread := netThread(t, t.Context())
+	SetDeps(thread, d)
+	var recovered any
+	func() {
+		defer func() { recovered = recover() }()
+		starlark.Call(thread, Predeclared()["http_check"], starlark.Tuple{starlark.String("http://example.invalid/")}, nil)
+	}()
+	if recovered != "transport bug" {
+		t.Errorf("recovered %v, want the transport's panic", recovered)
+	}
+}
+
+type panickyTransports struct{}
+
+func (panickyTransports) Transport(bool, string) (http.RoundTripper, error) {
+	return roundTripFunc(func(*http.Request) (*http.Response, error) { panic("transport bug") }), nil
 }
