@@ -292,7 +292,7 @@ func concurrencyFlag(dst *int) *flagValue[int] {
 }
 
 const concurrencyUsage = "checks running at once; auto: as many as the open-file limit allows at two files each, " +
-	"and memory at 256 KiB each, from 16 to 10000 (docs/design.md, \"Concurrency\")"
+	"and memory at 256 KiB each, from 16 to 10000 (docs/design.md)"
 
 // minInterval keeps --wait from busy-looping: rounds closer than this
 // would only burn CPU and flood the log.

@@ -15,7 +15,8 @@ import (
 	"sync"
 )
 
-// The rule of DefaultConcurrency (docs/design.md, "Concurrency").
+// The rule of DefaultConcurrency (docs/design.md, "Deadlines, limits and
+// signals").
 const (
 	// fdsPerCheck: a running network check holds a socket, and a second
 	// one for a moment while a dial falls back from IPv6 to IPv4 or a DNS
