@@ -527,7 +527,7 @@ func (c *httpCall) send(ctx context.Context, client *http.Client, req *http.Requ
 			next := *req
 			req = &next
 			if req.GetBody != nil {
-				req.Body, _ = req.GetBody() // a bytes.Reader's never fails
+				req.Body, _ = req.GetBody() // cannot fail: it wraps a bytes.Reader
 			}
 		}
 		c.onAttempt(i)
