@@ -795,8 +795,8 @@ func newHTTPTransport(conf *tls.Config) *http.Transport {
 		MaxIdleConnsPerHost:   1024,
 		IdleConnTimeout:       90 * time.Second,
 		ForceAttemptHTTP2:     true,
-		WriteBufferSize:       1 << 10,
-		ReadBufferSize:        2 << 10,
+		WriteBufferSize:       512,
+		ReadBufferSize:        1 << 10,
 	}
 }
 

@@ -881,7 +881,7 @@ func BenchmarkHTTPFanout(b *testing.B) {
 		time.Sleep(20 * time.Millisecond)
 		fmt.Fprint(w, "ok")
 	})
-	for _, n := range []int{200, 1000} {
+	for _, n := range []int{200, 1000, 5000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			run := NewRun()
 			defer run.Close()

@@ -202,12 +202,12 @@ func (a *app) logFlags(fs *flag.FlagSet) {
 
 func (a *app) runFlags(fs *flag.FlagSet) {
 	a.logFlags(fs)
-	a.timeout, a.checkTimeout, a.concurrency = 5*time.Minute, runtime.DefaultCheckTimeout, runtime.DefaultConcurrency
+	a.timeout, a.checkTimeout = 5*time.Minute, runtime.DefaultCheckTimeout
 	fs.Var(&flagValue[time.Duration]{dst: &a.timeout, parse: durationAtLeast(0)}, "timeout", "deadline for the whole run, loading and every --wait round included; 0 for none")
 	a.maxHeap = runtime.DefaultMaxHeap
 	fs.Var(&flagValue[uint64]{dst: &a.maxHeap, parse: parseSize, format: formatSize}, "max-heap", "cancel the run when the heap grows past this, e.g. 512MiB or 2GiB")
 	fs.Var(&flagValue[time.Duration]{dst: &a.checkTimeout, parse: durationAtLeast(time.Millisecond)}, "check-timeout", "deadline for each check without its own timeout=")
-	fs.Var(positive(&a.concurrency, strconv.Atoi), "concurrency", "checks running at once")
+	fs.Var(concurrencyFlag(&a.concurrency), "concurrency", concurrencyUsage)
 	a.format = "text"
 	fs.Var(&flagValue[string]{dst: &a.format, parse: oneOf(report.Names()...)}, "format", "report format on stdout: "+strings.Join(report.Names(), ", "))
 	fs.Var(&boolFlag{&a.warnOK}, "warn-ok", "exit 0 when the worst result is a warning (for pipelines that gate on failures only)")
@@ -277,6 +277,22 @@ func positive[T int | uint64](dst *T, parse func(string) (T, error)) *flagValue[
 		return n, nil
 	}}
 }
+
+// concurrencyFlag is --concurrency. Unset it is 0, shown as "auto": the
+// runtime works the number out (runtime.DefaultConcurrency).
+func concurrencyFlag(dst *int) *flagValue[int] {
+	f := positive(dst, strconv.Atoi)
+	f.format = func(n int) string {
+		if n == 0 {
+			return "auto"
+		}
+		return strconv.Itoa(n)
+	}
+	return f
+}
+
+const concurrencyUsage = "checks running at once; auto: as many as the open-file limit allows at two files each, " +
+	"and memory at 256 KiB each, from 16 to 10000 (docs/design.md)"
 
 // minInterval keeps --wait from busy-looping: rounds closer than this
 // would only burn CPU and flood the log.

@@ -123,3 +123,40 @@ func TestLiveLineClearedBeforeLogs(t *testing.T) {
 		t.Errorf("got %q\nwant %q", b.String(), want)
 	}
 }
+
+// TestConcurrencyFlag: without --concurrency, run and serve leave the
+// number to the runtime (0, its DefaultConcurrency); a value given, on the
+// command line or in INFRA_GUARD_CONCURRENCY, is what the checks get.
+func TestConcurrencyFlag(t *testing.T) {
+	tests := []struct {
+		args []string
+		env  string
+		want int
+	}{
+		{[]string{"run", "guard.star"}, "", 0},
+		{[]string{"run", "--concurrency", "7", "guard.star"}, "", 7},
+		{[]string{"run", "guard.star"}, "5", 5},
+		{[]string{"serve", "guard.star"}, "", 0},
+		{[]string{"serve", "--concurrency", "7", "guard.star"}, "", 7},
+	}
+	for _, tt := range tests {
+		t.Setenv("INFRA_GUARD_CONCURRENCY", tt.env) // ff reads the process's environment
+		a := newApp(Env{Getenv: func(string) string { return "" }})
+		root := a.commands()
+		if err := root.Parse(tt.args); err != nil {
+			t.Fatalf("%v: %v", tt.args, err)
+		}
+		if got := a.runOptions().Concurrency; got != tt.want {
+			t.Errorf("%v with INFRA_GUARD_CONCURRENCY=%q: concurrency %d, want %d", tt.args, tt.env, got, tt.want)
+		}
+	}
+}
+
+func TestConcurrencyHelpSaysAuto(t *testing.T) {
+	for _, cmd := range []string{"run", "serve"} {
+		code, stdout, _ := runIn(t, Env{}, cmd, "-h")
+		if code != 0 || !strings.Contains(stdout, "-concurrency auto") {
+			t.Errorf("%s -h: exit %d, no \"-concurrency auto\" in\n%s", cmd, code, stdout)
+		}
+	}
+}

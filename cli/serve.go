@@ -34,7 +34,7 @@ type serveFlags struct {
 func (a *app) serveCommand() *ffcli.Command {
 	var f serveFlags
 	fs := a.flagSet("serve", a.logFlags, a.libFlags, func(fs *flag.FlagSet) {
-		a.checkTimeout, a.concurrency, a.maxHeap = runtime.DefaultCheckTimeout, runtime.DefaultConcurrency, runtime.DefaultMaxHeap
+		a.checkTimeout, a.maxHeap = runtime.DefaultCheckTimeout, runtime.DefaultMaxHeap
 		f.listen, f.interval, f.history, f.failOn, f.watch = serve.DefaultListen, serve.DefaultInterval, serve.DefaultHistory, "fail", true
 		fs.StringVar(&f.listen, "listen", f.listen, "address to serve on; 0.0.0.0:9417 (or :9417) to be reachable from other hosts, as Prometheus and the kubelet need")
 		fs.Var(&flagValue[time.Duration]{dst: &f.interval, parse: durationAtLeast(runtime.MinInterval)}, "interval", "how often to run each check without its own check(interval=)")
@@ -43,7 +43,7 @@ func (a *app) serveCommand() *ffcli.Command {
 		fs.Var(&boolFlag{&f.watch}, "watch", "reload when the script or a .star file beside it changes")
 		fs.Var(&flagValue[uint64]{dst: &a.maxHeap, parse: parseSize, format: formatSize}, "max-heap", "cancel the load phase, or the checks running, when the heap grows past this, e.g. 512MiB or 2GiB")
 		fs.Var(&flagValue[time.Duration]{dst: &a.checkTimeout, parse: durationAtLeast(time.Millisecond)}, "check-timeout", "deadline for each check without its own timeout=")
-		fs.Var(positive(&a.concurrency, strconv.Atoi), "concurrency", "checks running at once")
+		fs.Var(concurrencyFlag(&a.concurrency), "concurrency", concurrencyUsage)
 		fs.Func("only", "run only these checks (comma-separated, repeatable), and what they run after", appendList(&a.selection.Only))
 		fs.Func("skip", "do not run these checks (comma-separated, repeatable)", appendList(&a.selection.Skip))
 		fs.Func("tag", "run only checks with one of these tags (comma-separated, repeatable)", appendList(&a.selection.Tags))

@@ -34,12 +34,9 @@ const DefaultScriptName = "(built-in default guard)"
 // Defaults for Options fields left zero.
 const (
 	DefaultCheckTimeout = 30 * time.Second
-	// DefaultConcurrency is high on purpose: checks mostly wait on the network
-	// or the kernel, and a worker count tied to the CPU count makes 200 HTTP
-	// checks against a 200 ms server take seconds instead of 0.2 s.
-	DefaultConcurrency = 1000
-	DefaultMaxSteps    = 10_000_000
-	DefaultMaxHeap     = 1 << 30 // bytes
+	DefaultMaxSteps     = 10_000_000
+	DefaultMaxHeap      = 1 << 30 // bytes
+	// The default concurrency is DefaultConcurrency(), in concurrency.go.
 )
 
 // LoadOptions control the load phase: executing the script once to read
@@ -92,7 +89,7 @@ func (o LoadOptions) withDefaults() LoadOptions {
 type RunOptions struct {
 	Timeout      time.Duration // whole run; 0 means no run deadline
 	CheckTimeout time.Duration // per check unless check(timeout=) says otherwise
-	Concurrency  int           // checks running at once
+	Concurrency  int           // checks running at once; 0: DefaultConcurrency()
 	MaxSteps     uint64        // Starlark steps per check
 	MaxHeap      uint64        // bytes of Go heap past which the run is cancelled
 	Logger       *slog.Logger  // nil: the logger the guard was loaded with
@@ -113,7 +110,7 @@ func (o RunOptions) withDefaults(g *Guard) RunOptions {
 		o.CheckTimeout = DefaultCheckTimeout
 	}
 	if o.Concurrency <= 0 {
-		o.Concurrency = DefaultConcurrency
+		o.Concurrency = DefaultConcurrency()
 	}
 	if o.MaxSteps == 0 {
 		o.MaxSteps = DefaultMaxSteps

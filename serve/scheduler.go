@@ -52,7 +52,7 @@ func (s *scheduler) start(ctx context.Context) {
 	ctx, s.cancel = context.WithCancelCause(ctx)
 	n := s.opts.Concurrency
 	if n <= 0 {
-		n = runtime.DefaultConcurrency
+		n = runtime.DefaultConcurrency()
 	}
 	s.sem = make(chan struct{}, n)
 	t0 := time.Now()

@@ -8,12 +8,13 @@
 // in the machine's load during the measurement hits all of them alike.
 // Wall time runs from just before the process starts to just after it has
 // been waited for. Peak RSS is the child's ru_maxrss (KiB on Linux), so it
-// counts the command alone, not timeit. Stdout is discarded; stderr is kept
+// counts the command alone, not timeit. CPU time is the child's user plus
+// system time, which a busy machine changes less than the wall time. Stdout is discarded; stderr is kept
 // and shown if a run fails. A run fails when it cannot start or exits with
 // a code not in -ok; timeit then exits 1. One line per command goes to
 // stdout, in the order given, then the RSS floor:
 //
-//	runs=30 median_ms=2.104 min_ms=1.871 max_ms=3.320 peak_rss_kib=10032 median_rss_kib=9904
+//	runs=30 median_ms=2.104 min_ms=1.871 max_ms=3.320 peak_rss_kib=10032 median_rss_kib=9904 median_cpu_ms=1.950
 //	rss_floor_kib=3712
 //
 // The floor is there because Linux counts the parent's memory into a
@@ -77,9 +78,10 @@ func main() {
 	}
 	walls := make([][]time.Duration, len(cmds))
 	rss := make([][]int64, len(cmds))
+	cpus := make([][]time.Duration, len(cmds))
 	for i := range *warmup + *n {
 		for c, argv := range cmds {
-			wall, maxrss, err := runOnce(argv, ok)
+			wall, maxrss, cpu, err := runOnce(argv, ok)
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "timeit: run %d of %s: %v\n", i+1, strings.Join(argv, " "), err)
 				os.Exit(1)
@@ -87,15 +89,17 @@ func main() {
 			if i >= *warmup {
 				walls[c] = append(walls[c], wall)
 				rss[c] = append(rss[c], maxrss)
+				cpus[c] = append(cpus[c], cpu)
 			}
 		}
 	}
 	for c := range cmds {
-		w, r := walls[c], rss[c]
+		w, r, u := walls[c], rss[c], cpus[c]
 		slices.Sort(w)
 		slices.Sort(r)
-		fmt.Printf("runs=%d median_ms=%.3f min_ms=%.3f max_ms=%.3f peak_rss_kib=%d median_rss_kib=%d\n",
-			len(w), ms(median(w)), ms(w[0]), ms(w[len(w)-1]), r[len(r)-1], median(r))
+		slices.Sort(u)
+		fmt.Printf("runs=%d median_ms=%.3f min_ms=%.3f max_ms=%.3f peak_rss_kib=%d median_rss_kib=%d median_cpu_ms=%.3f\n",
+			len(w), ms(median(w)), ms(w[0]), ms(w[len(w)-1]), r[len(r)-1], median(r), ms(median(u)))
 	}
 	fmt.Printf("rss_floor_kib=%d\n", rssFloor())
 }
@@ -108,7 +112,7 @@ func rssFloor() int64 {
 	}
 	var floor int64
 	for range 3 {
-		_, maxrss, err := runOnce([]string{path}, map[int]bool{0: true})
+		_, maxrss, _, err := runOnce([]string{path}, map[int]bool{0: true})
 		if err != nil {
 			return 0
 		}
@@ -117,17 +121,18 @@ func rssFloor() int64 {
 	return floor
 }
 
-// runOnce runs the command and returns its wall time and ru_maxrss in KiB.
+// runOnce runs the command and returns its wall time, ru_maxrss in KiB and
+// CPU time.
 // Its stderr goes to a file, not a pipe, so that timeit starts no copying
 // goroutines and its own RSS, the floor of every figure, stays small.
 // The collection before the run is outside the timed window.
-func runOnce(argv []string, ok map[int]bool) (time.Duration, int64, error) {
+func runOnce(argv []string, ok map[int]bool) (time.Duration, int64, time.Duration, error) {
 	// Collect first: Go lets the heap grow to 4 MiB before its first GC,
 	// and every MiB timeit reaches raises the floor of what it measures.
 	runtime.GC()
 	stderr, err := os.CreateTemp("", "timeit-stderr-")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	defer os.Remove(stderr.Name())
 	defer stderr.Close()
@@ -139,17 +144,17 @@ func runOnce(argv []string, ok map[int]bool) (time.Duration, int64, error) {
 	wall := time.Since(start)
 	var exit *exec.ExitError
 	if err != nil && !errors.As(err, &exit) {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	if code := cmd.ProcessState.ExitCode(); !ok[code] {
 		msg, _ := os.ReadFile(stderr.Name())
-		return 0, 0, fmt.Errorf("%s; stderr:\n%s", cmd.ProcessState, msg)
+		return 0, 0, 0, fmt.Errorf("%s; stderr:\n%s", cmd.ProcessState, msg)
 	}
 	ru, isRusage := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	if !isRusage {
-		return 0, 0, fmt.Errorf("no rusage on this system")
+		return 0, 0, 0, fmt.Errorf("no rusage on this system")
 	}
-	return wall, int64(ru.Maxrss), nil
+	return wall, int64(ru.Maxrss), cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
 }
 
 func median[T time.Duration | int64](sorted []T) T {
