@@ -75,7 +75,7 @@ func BenchmarkString(b *testing.B) {
 		s.Add(fmt.Sprintf("S%d", i), v)
 	}
 	msg := "health endpoint: connection refused after 3 attempts (https://example.org/health)"
-	s.String(msg) // build the automaton outside the timing
+	s.String(msg) // build the matcher outside the timing
 	b.SetBytes(int64(len(msg)))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -85,7 +85,7 @@ func BenchmarkString(b *testing.B) {
 }
 
 // BenchmarkAdd is the cost of registering 20 secrets and building the
-// automaton, paid once per run before any check runs.
+// matcher, paid once per run before any check runs.
 func BenchmarkAdd(b *testing.B) {
 	secrets := benchSecrets(20)
 	b.ReportAllocs()
