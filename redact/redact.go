@@ -48,7 +48,8 @@ type Scrubber struct {
 	mu      sync.Mutex
 	names   []string
 	pats    []pattern
-	seen    map[string]bool // name + "\x00" + value, to ignore repeats
+	seen    map[string]bool  // name + "\x00" + value, to ignore repeats
+	index   map[string]int32 // name → its index in names
 	current atomic.Pointer[matcher]
 	stale   atomic.Bool
 	// deferred: all output is held (Writer.Hold) and will be scrubbed when
@@ -75,7 +76,7 @@ func (s *Scrubber) Resume() { s.deferred.Store(false) }
 
 // New returns a Scrubber with no secrets.
 func New() *Scrubber {
-	s := &Scrubber{seen: map[string]bool{}}
+	s := &Scrubber{seen: map[string]bool{}, index: map[string]int32{}}
 	s.current.Store(build(nil, nil))
 	return s
 }
@@ -97,13 +98,14 @@ func (s *Scrubber) Add(name, value string) (scrubbed bool) {
 		return true
 	}
 	s.seen[name+"\x00"+value] = true
-	idx := slices.Index(s.names, name)
-	if idx < 0 {
-		idx = len(s.names)
+	idx, ok := s.index[name]
+	if !ok {
+		idx = int32(len(s.names))
+		s.index[name] = idx
 		s.names = append(s.names, name)
 	}
 	for _, f := range fs {
-		s.pats = append(s.pats, pattern{text: f, name: int32(idx)})
+		s.pats = append(s.pats, pattern{text: f, name: idx})
 	}
 	s.stale.Store(true)
 	return true
