@@ -3,7 +3,6 @@ package redact
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -42,9 +41,20 @@ func logText(size int) []byte {
 	return b.Bytes()
 }
 
+// copySink copies what is written to it, as writing to a file or pipe
+// does at the least.
+type copySink struct{ buf []byte }
+
+func (c *copySink) Write(p []byte) (int, error) {
+	if len(p) > cap(c.buf) {
+		c.buf = make([]byte, len(p))
+	}
+	return copy(c.buf[:len(p)], p), nil
+}
+
 // BenchmarkWriter is the throughput target: 100 secrets over 10 MiB of log
-// text, written in 4 KiB pieces, against the same text with no secret (a
-// plain copy).
+// text, written in 4 KiB pieces to a writer that copies them, against the
+// same text with no secret (a plain copy).
 func BenchmarkWriter(b *testing.B) {
 	for _, n := range []int{0, 1, 20, 100} {
 		b.Run(fmt.Sprintf("secrets=%d", n), func(b *testing.B) {
@@ -56,7 +66,7 @@ func BenchmarkWriter(b *testing.B) {
 			b.SetBytes(int64(len(text)))
 			b.ResetTimer()
 			for range b.N {
-				w := s.Writer(io.Discard)
+				w := s.Writer(&copySink{})
 				for p := text; len(p) > 0; {
 					k := min(4096, len(p))
 					w.Write(p[:k])

@@ -2,12 +2,20 @@ package redact
 
 // This file holds the multi-pattern matcher. Scanning output for the forms
 // of the secrets must cost little per byte of ordinary text, in which
-// nearly every letter and digit begins some form (an automaton that follows
-// every byte is almost never at its root, and pays a cache miss per byte
-// once the forms of a hundred secrets are in it). So the scan does not
-// follow the text: for each position it asks a small bit table whether the
-// three bytes there begin some pattern, which in log text they almost never
-// do, and only then walks the sorted patterns from that position.
+// nearly every letter and digit begins some form: an automaton that
+// follows every byte is almost never at its root there, and pays a cache
+// miss per byte once the forms of a hundred secrets are in it.
+//
+// So the scan does not follow the text. It takes the positions where a
+// match could start in blocks of stride (the shortest pattern less 3, at
+// most 16): a match starting in a block holds the 4 bytes at the block's
+// last position, so when a bit table of the 4-byte grams near the start of
+// patterns has no bit for them, which in log text is nearly always, no
+// match starts in the block. In the other blocks each position's first 3
+// bytes are looked up in a bit table of patterns' beginnings, and only
+// where that hits are the sorted patterns walked. No state is carried from
+// one byte to the next: a Writer keeps the bytes from the first position
+// where text ended inside a pattern, and scans them again with what comes.
 
 import (
 	"cmp"
@@ -49,9 +57,10 @@ type matcher struct {
 	starts     []gramRange
 	startShift uint32
 	short      []int32 // pats shorter than gramLen, in sorted order
-	// inner has the bit hash(g) set for every probeLen bytes g that lie
-	// within the first minLen bytes of a pattern; find looks at one gram
-	// in every stride = minLen-probeLen+1 bytes (stride < 2: none).
+	// inner has the bit hash(g) set for the probeLen bytes g at each
+	// offset below stride in every pattern. find looks at one such gram
+	// in every stride bytes: stride is the shortest pattern less
+	// probeLen-1, at most maxStride; below 2, find looks at every position.
 	inner      []uint64
 	innerShift uint32
 	stride     int
