@@ -141,8 +141,9 @@ func encodings(v string) []string {
 	// GitHub Actions workflow commands (::error ...::message).
 	out = append(out, ghData.Replace(v), ghProperty.Replace(v), ghData.Replace(jsons[0]), ghData.Replace(jsons[1]))
 	out = append(out, hex.EncodeToString([]byte(v)), strings.ToUpper(hex.EncodeToString([]byte(v))))
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
-		out = append(out, enc.EncodeToString([]byte(v)), enc.WithPadding(base64.NoPadding).EncodeToString([]byte(v)))
+	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+		raw := enc.EncodeToString([]byte(v))
+		out = append(out, raw+strings.Repeat("=", (4-len(raw)%4)%4), raw) // padded, raw
 		for shift := range 3 {
 			out = append(out, base64Inner(enc, v, shift))
 		}
@@ -187,11 +188,12 @@ var (
 // a byte offset ≡ shift (mod 3), that depends on v alone: the characters
 // whose 6 bits all come from v's bytes. That text appears in the encoding
 // of any data holding v at such an offset (a password inside
-// "user:password" in a Basic Authorization header, say).
-func base64Inner(enc *base64.Encoding, v string, shift int) string {
+// "user:password" in a Basic Authorization header, say). raw is an
+// encoding without padding.
+func base64Inner(raw *base64.Encoding, v string, shift int) string {
 	data := make([]byte, shift+len(v)+2)
 	copy(data[shift:], v)
-	s := enc.WithPadding(base64.NoPadding).EncodeToString(data)
+	s := raw.EncodeToString(data)
 	first := (8*shift + 5) / 6       // first character starting at or after v's first bit
 	last := (8*(shift+len(v)))/6 - 1 // last character ending at or before v's last bit
 	if last < first {
