@@ -112,7 +112,8 @@ func encodings(v string) []string {
 		// twice, the inner string may have taken either way and the outer
 		// one either way as well.
 		goQuote(jsons[2]), goQuote(jsons[0]), jsonHTML(jsons[2]))
-	out := []string{v}
+	out := make([]string, 0, 64) // room for every form of most values
+	out = append(out, v)
 	out = append(out, jsons...)
 	var escaped []string
 	for _, s := range append([]string{v}, jsons...) {
@@ -140,7 +141,7 @@ func encodings(v string) []string {
 	}
 	// GitHub Actions workflow commands (::error ...::message).
 	out = append(out, ghData.Replace(v), ghProperty.Replace(v), ghData.Replace(jsons[0]), ghData.Replace(jsons[1]))
-	out = append(out, hex.EncodeToString([]byte(v)), strings.ToUpper(hex.EncodeToString([]byte(v))))
+	out = append(out, hex.EncodeToString([]byte(v)), upperHex(v))
 	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
 		raw := enc.EncodeToString([]byte(v))
 		out = append(out, raw+strings.Repeat("=", (4-len(raw)%4)%4), raw) // padded, raw
@@ -149,6 +150,16 @@ func encodings(v string) []string {
 		}
 	}
 	return out
+}
+
+// upperHex is strings.ToUpper(hex.EncodeToString([]byte(v))).
+func upperHex(v string) string {
+	const digits = "0123456789ABCDEF"
+	b := make([]byte, 0, 2*len(v))
+	for i := 0; i < len(v); i++ {
+		b = append(b, digits[v[i]>>4], digits[v[i]&15])
+	}
+	return string(b)
 }
 
 // byteSet is a set of bytes: those an escaper may change.
