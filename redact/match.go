@@ -369,21 +369,22 @@ func matchAt[T ~string | ~[]byte](m *matcher, text T, s int, base int64, ivs *[]
 			open = true
 			break
 		}
-		if hi-lo == 1 { // one candidate left: compare the rest
-			p := m.pats[lo]
-			k := d
-			for k < len(p) && s+k < n && p[k] == text[s+k] {
-				k++
-			}
-			if k == len(p) {
-				match(lo, k)
-			} else if s+k == n {
-				open = true
-			}
+		// Sorted, the range shares every byte on which its first and last
+		// patterns agree (all of them, when one pattern is left): those
+		// are compared with the text in one run, up to where first ends,
+		// and only where first and last differ is the range cut down.
+		first, last := m.pats[lo], m.pats[hi-1]
+		if first[d] != last[d] {
+			lo, hi = m.narrow(lo, hi, d, text[s+d])
+			d++
+			continue
+		}
+		for d < len(first) && s+d < n && first[d] == last[d] && first[d] == text[s+d] {
+			d++
+		}
+		if d < len(first) && s+d < n && first[d] == last[d] { // the text differs
 			break
 		}
-		lo, hi = m.narrow(lo, hi, d, text[s+d])
-		d++
 	}
 	if name >= 0 {
 		*ivs = addInterval(*ivs, base+int64(s), base+int64(end), name)
