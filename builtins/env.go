@@ -37,6 +37,7 @@ type Config struct {
 	mu      sync.Mutex
 	errs    []result.Diagnostic
 	secrets []SecretValue
+	seen    map[SecretValue]bool // secrets, to add each once
 }
 
 // NewLoadConfig returns the Config of a load phase: problems are recorded
@@ -110,14 +111,17 @@ func (c *Config) problem(thread *starlark.Thread, zero starlark.Value, format st
 }
 
 func (c *Config) addSecret(name, value string) {
+	sv := SecretValue{Name: name, Value: value}
 	c.mu.Lock()
-	for _, s := range c.secrets {
-		if s.Name == name && s.Value == value {
-			c.mu.Unlock()
-			return
-		}
+	if c.seen[sv] {
+		c.mu.Unlock()
+		return
 	}
-	c.secrets = append(c.secrets, SecretValue{Name: name, Value: value})
+	if c.seen == nil {
+		c.seen = map[SecretValue]bool{}
+	}
+	c.seen[sv] = true
+	c.secrets = append(c.secrets, sv)
 	c.mu.Unlock()
 	if c.onSecret != nil {
 		c.onSecret(name, value)

@@ -3,7 +3,6 @@ package redact
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -42,10 +41,22 @@ func logText(size int) []byte {
 	return b.Bytes()
 }
 
-// BenchmarkWriter is the throughput target: 20 secrets over 10 MiB of log
-// text, written in 4 KiB pieces.
+// copySink copies what is written to it, as writing to a file or pipe
+// does at the least.
+type copySink struct{ buf []byte }
+
+func (c *copySink) Write(p []byte) (int, error) {
+	if len(p) > cap(c.buf) {
+		c.buf = make([]byte, len(p))
+	}
+	return copy(c.buf[:len(p)], p), nil
+}
+
+// BenchmarkWriter is the throughput target: 100 secrets over 10 MiB of log
+// text, written in 4 KiB pieces to a writer that copies them, against the
+// same text with no secret (a plain copy).
 func BenchmarkWriter(b *testing.B) {
-	for _, n := range []int{0, 1, 20} {
+	for _, n := range []int{0, 1, 20, 100} {
 		b.Run(fmt.Sprintf("secrets=%d", n), func(b *testing.B) {
 			s := New()
 			for i, v := range benchSecrets(n) {
@@ -55,7 +66,7 @@ func BenchmarkWriter(b *testing.B) {
 			b.SetBytes(int64(len(text)))
 			b.ResetTimer()
 			for range b.N {
-				w := s.Writer(io.Discard)
+				w := s.Writer(&copySink{})
 				for p := text; len(p) > 0; {
 					k := min(4096, len(p))
 					w.Write(p[:k])
@@ -74,7 +85,7 @@ func BenchmarkString(b *testing.B) {
 		s.Add(fmt.Sprintf("S%d", i), v)
 	}
 	msg := "health endpoint: connection refused after 3 attempts (https://example.org/health)"
-	s.String(msg) // build the automaton outside the timing
+	s.String(msg) // build the matcher outside the timing
 	b.SetBytes(int64(len(msg)))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -84,7 +95,7 @@ func BenchmarkString(b *testing.B) {
 }
 
 // BenchmarkAdd is the cost of registering 20 secrets and building the
-// automaton, paid once per run before any check runs.
+// matcher, paid once per run before any check runs.
 func BenchmarkAdd(b *testing.B) {
 	secrets := benchSecrets(20)
 	b.ReportAllocs()

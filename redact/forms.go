@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"html"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -39,7 +40,7 @@ const (
 	longValue = 2 * chunkLen
 )
 
-// forms returns the distinct texts to scrub for value: those of the value
+// forms returns the distinct texts to scrub for value, sorted: those of the value
 // itself and, for a multi-line value, those of each line of at least
 // MinLineLen bytes. It returns nil for values shorter than MinLen.
 func forms(value string) []string {
@@ -55,15 +56,14 @@ func forms(value string) []string {
 			}
 		}
 	}
-	seen := map[string]bool{}
 	var out []string
 	for _, u := range units {
-		for _, f := range encodings(u) {
-			if f != "" && !seen[f] {
-				seen[f] = true
-				out = append(out, f)
-			}
-		}
+		out = append(out, encodings(u)...)
+	}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if out[0] == "" {
+		out = out[1:]
 	}
 	return out
 }
@@ -112,13 +112,23 @@ func encodings(v string) []string {
 		// twice, the inner string may have taken either way and the outer
 		// one either way as well.
 		goQuote(jsons[2]), goQuote(jsons[0]), jsonHTML(jsons[2]))
-	out := []string{v}
+	out := make([]string, 0, 64) // room for every form of most values
+	out = append(out, v)
 	out = append(out, jsons...)
+	var escaped []string
 	for _, s := range append([]string{v}, jsons...) {
-		out = append(out, xmlText(s), html.EscapeString(s), xmlNamed(s))
+		if slices.Contains(escaped, s) {
+			continue
+		}
+		escaped = append(escaped, s)
+		if markupChanges.any(s) { // else its escaped forms are s
+			out = append(out, xmlText(s), html.EscapeString(s), xmlNamed(s))
+		}
 	}
-	out = append(out, url.QueryEscape(v), url.PathEscape(v), userinfoEscape(v),
-		escapedPath(v), escapedHost(v), (&url.URL{Fragment: v}).EscapedFragment())
+	if urlChanges.any(v) {
+		out = append(out, url.QueryEscape(v), url.PathEscape(v), userinfoEscape(v),
+			escapedPath(v), escapedHost(v), (&url.URL{Fragment: v}).EscapedFragment())
+	}
 	// A server that reflects v into a Location header unescaped has its
 	// "%XX" read as escapes by url.Parse; http.Client then shows the target
 	// escaped afresh (when v also has a character a URL path cannot hold
@@ -131,9 +141,10 @@ func encodings(v string) []string {
 	}
 	// GitHub Actions workflow commands (::error ...::message).
 	out = append(out, ghData.Replace(v), ghProperty.Replace(v), ghData.Replace(jsons[0]), ghData.Replace(jsons[1]))
-	out = append(out, hex.EncodeToString([]byte(v)), strings.ToUpper(hex.EncodeToString([]byte(v))))
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
-		out = append(out, enc.EncodeToString([]byte(v)), enc.WithPadding(base64.NoPadding).EncodeToString([]byte(v)))
+	out = append(out, hex.EncodeToString([]byte(v)), upperHex(v))
+	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+		raw := enc.EncodeToString([]byte(v))
+		out = append(out, raw+strings.Repeat("=", (4-len(raw)%4)%4), raw) // padded, raw
 		for shift := range 3 {
 			out = append(out, base64Inner(enc, v, shift))
 		}
@@ -141,15 +152,59 @@ func encodings(v string) []string {
 	return out
 }
 
+// upperHex is strings.ToUpper(hex.EncodeToString([]byte(v))).
+func upperHex(v string) string {
+	const digits = "0123456789ABCDEF"
+	b := make([]byte, 0, 2*len(v))
+	for i := 0; i < len(v); i++ {
+		b = append(b, digits[v[i]>>4], digits[v[i]&15])
+	}
+	return string(b)
+}
+
+// byteSet is a set of bytes: those an escaper may change.
+type byteSet [256]bool
+
+// any reports whether v holds a byte of s.
+func (s *byteSet) any(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if s[v[i]] {
+			return true
+		}
+	}
+	return false
+}
+
+// changedBy is the set of the bytes outside printable ASCII and those in
+// special.
+func changedBy(special string) *byteSet {
+	var s byteSet
+	for b := range 256 {
+		s[b] = b < 0x20 || b > 0x7e || strings.IndexByte(special, byte(b)) >= 0
+	}
+	return &s
+}
+
+// Each escaper here works byte by byte on printable ASCII, so a text with
+// no byte in the set an escaper changes is its own escaped form, and
+// computing that can be skipped: most secrets are such tokens, and a
+// script may read a thousand of them (TestEscapersKeepBytesOutsideTheirSets).
+var (
+	quoteChanges  = changedBy(`"\<>&`)                           // JSON (HTML-safe or not), Go quoting
+	markupChanges = changedBy(`"'&<>`)                           // XML, HTML
+	urlChanges    = changedBy(" !\"#$%&'()*+,/:;<=>?@[\\]^`{|}") // net/url's escapes
+)
+
 // base64Inner is the part of the base64 encoding of a stream, holding v at
 // a byte offset ≡ shift (mod 3), that depends on v alone: the characters
 // whose 6 bits all come from v's bytes. That text appears in the encoding
 // of any data holding v at such an offset (a password inside
-// "user:password" in a Basic Authorization header, say).
-func base64Inner(enc *base64.Encoding, v string, shift int) string {
+// "user:password" in a Basic Authorization header, say). raw is an
+// encoding without padding.
+func base64Inner(raw *base64.Encoding, v string, shift int) string {
 	data := make([]byte, shift+len(v)+2)
 	copy(data[shift:], v)
-	s := enc.WithPadding(base64.NoPadding).EncodeToString(data)
+	s := raw.EncodeToString(data)
 	first := (8*shift + 5) / 6       // first character starting at or after v's first bit
 	last := (8*(shift+len(v)))/6 - 1 // last character ending at or before v's last bit
 	if last < first {
@@ -161,6 +216,9 @@ func base64Inner(enc *base64.Encoding, v string, shift int) string {
 // jsonHTML is v as encoding/json writes it inside a string by default,
 // with <, > and & as \u003c, \u003e and \u0026.
 func jsonHTML(v string) string {
+	if !quoteChanges.any(v) {
+		return v
+	}
 	b, _ := json.Marshal(v)
 	return string(b[1 : len(b)-1])
 }
@@ -168,6 +226,9 @@ func jsonHTML(v string) string {
 // jsonPlain is v as encoding/json writes it with SetEscapeHTML(false), and
 // as log/slog's JSON handler writes it.
 func jsonPlain(v string) string {
+	if !quoteChanges.any(v) {
+		return v
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -178,11 +239,17 @@ func jsonPlain(v string) string {
 
 // goQuote is v as %q and log/slog's text handler write it.
 func goQuote(v string) string {
+	if !quoteChanges.any(v) {
+		return v
+	}
 	q := strconv.Quote(v)
 	return q[1 : len(q)-1]
 }
 
 func goQuoteASCII(v string) string {
+	if !quoteChanges.any(v) {
+		return v
+	}
 	q := strconv.QuoteToASCII(v)
 	return q[1 : len(q)-1]
 }
@@ -190,6 +257,9 @@ func goQuoteASCII(v string) string {
 // jsonASCII is v as JSON encoders that escape every non-ASCII character
 // write it (Python's json.dumps, for one).
 func jsonASCII(v string) string {
+	if !quoteChanges.any(v) {
+		return v
+	}
 	var b strings.Builder
 	for _, r := range jsonPlain(v) {
 		switch {
@@ -207,13 +277,21 @@ func jsonASCII(v string) string {
 
 // xmlText is v as encoding/xml escapes character data and attributes.
 func xmlText(v string) string {
+	if !markupChanges.any(v) {
+		return v
+	}
 	var b strings.Builder
 	_ = xml.EscapeText(&b, []byte(v))
 	return b.String()
 }
 
 // xmlNamed escapes with the five named XML entities only.
-func xmlNamed(v string) string { return xmlNamedReplacer.Replace(v) }
+func xmlNamed(v string) string {
+	if !markupChanges.any(v) {
+		return v
+	}
+	return xmlNamedReplacer.Replace(v)
+}
 
 var xmlNamedReplacer = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;")
 

@@ -23,7 +23,10 @@
 // URL redacts the credentials of a URL by its shape, with no secret
 // registered.
 //
-// Matching uses one Aho–Corasick automaton for all forms of all secrets.
+// Matching looks for all forms of all secrets at once (match.go): a bit
+// table of the bytes patterns begin with, and of the bytes inside them,
+// rules out nearly all of ordinary text at a glance, and the sorted
+// patterns are walked only where a form could start.
 // Where matches overlap, the union of what they cover is replaced once.
 package redact
 
@@ -45,18 +48,19 @@ type Scrubber struct {
 	mu      sync.Mutex
 	names   []string
 	pats    []pattern
-	seen    map[string]bool // name + "\x00" + value, to ignore repeats
+	seen    map[string]bool  // name + "\x00" + value, to ignore repeats
+	index   map[string]int32 // name → its index in names
 	current atomic.Pointer[matcher]
 	stale   atomic.Bool
 	// deferred: all output is held (Writer.Hold) and will be scrubbed when
 	// released, so String need not scrub yet. While a script loads, each
-	// secret() makes the automaton stale; building it for every print in
+	// secret() makes the matcher stale; building it for every print in
 	// between would cost time quadratic in the number of secrets.
 	deferred atomic.Bool
 }
 
 // Defer tells the Scrubber that everything written from now on is held
-// until Resume: String returns its text as it is, and no automaton is built
+// until Resume: String returns its text as it is, and no matcher is built
 // until the held output is released. Call it only when every writer that
 // the String results can reach is held.
 func (s *Scrubber) Defer() { s.deferred.Store(true) }
@@ -72,7 +76,7 @@ func (s *Scrubber) Resume() { s.deferred.Store(false) }
 
 // New returns a Scrubber with no secrets.
 func New() *Scrubber {
-	s := &Scrubber{seen: map[string]bool{}}
+	s := &Scrubber{seen: map[string]bool{}, index: map[string]int32{}}
 	s.current.Store(build(nil, nil))
 	return s
 }
@@ -94,13 +98,14 @@ func (s *Scrubber) Add(name, value string) (scrubbed bool) {
 		return true
 	}
 	s.seen[name+"\x00"+value] = true
-	idx := slices.Index(s.names, name)
-	if idx < 0 {
-		idx = len(s.names)
+	idx, ok := s.index[name]
+	if !ok {
+		idx = int32(len(s.names))
+		s.index[name] = idx
 		s.names = append(s.names, name)
 	}
 	for _, f := range fs {
-		s.pats = append(s.pats, pattern{text: f, name: int32(idx)})
+		s.pats = append(s.pats, pattern{text: f, name: idx})
 	}
 	s.stale.Store(true)
 	return true
@@ -116,7 +121,7 @@ func (s *Scrubber) Names() []string {
 	return slices.Clone(s.names)
 }
 
-// matcher returns the automaton for the secrets added so far, building it
+// matcher returns the matcher for the secrets added so far, building it
 // on first use after an Add.
 func (s *Scrubber) matcher() *matcher {
 	if s == nil {
@@ -159,7 +164,7 @@ func (s *Scrubber) String(text string) string {
 		return text
 	}
 	var ivs []interval
-	scan(m, text, 0, 0, &ivs)
+	find(m, text, 0, len(text), 0, &ivs, true)
 	if len(ivs) == 0 {
 		return text
 	}
@@ -187,14 +192,14 @@ func (s *Scrubber) Writer(w io.Writer) *Writer {
 }
 
 // Writer is the streaming scrubber that Scrubber.Writer returns. buf holds
-// the bytes from absolute offset base not yet written on; ivs the covered
-// intervals that end after base.
+// the bytes from absolute offset base not yet written on: the end of the
+// stream where a match may begin that more text could complete, or, while
+// held, everything. ivs holds the covered intervals found past base, and at
+// most one that began before base and has had its marker written.
 type Writer struct {
 	mu     sync.Mutex
 	sc     *Scrubber
 	w      io.Writer
-	m      *matcher
-	state  int32
 	buf    []byte
 	base   int64
 	ivs    []interval
@@ -236,9 +241,7 @@ func (w *Writer) Release() error {
 		return w.err
 	}
 	w.noteDropped()
-	m := w.sc.matcher()
-	w.rescan(m)
-	return w.emit(m, w.safe(m))
+	return w.scrub(w.sc.matcher(), nil, false)
 }
 
 // noteDropped says, in the stream, how much a hold dropped.
@@ -247,17 +250,6 @@ func (w *Writer) noteDropped() {
 		w.buf = fmt.Appendf(w.buf, "\n[infra-guard: %d bytes written while the script loaded were dropped, past the %d MiB that is held until every secret is known]\n", w.dropped, MaxHeld>>20)
 		w.dropped = 0
 	}
-}
-
-// safe is the offset up to which bytes can be written on: a match still to
-// come can only start within the text the automaton is in the middle of,
-// the longest end of the stream that begins some pattern.
-func (w *Writer) safe(m *matcher) int64 {
-	safe := w.base + int64(len(w.buf))
-	if !m.empty() {
-		safe -= int64(min(int(m.depth[w.state]), m.maxLen-1))
-	}
-	return safe
 }
 
 // ErrClosed is returned by a Write after Close.
@@ -285,80 +277,110 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	m := w.sc.matcher()
-	if m != w.m {
-		w.rescan(m)
-	}
 	if m.empty() && len(w.buf) == 0 && len(w.ivs) == 0 {
 		w.base += int64(len(p))
 		n, err := w.w.Write(p)
 		w.err = err
 		return n, err
 	}
-	w.buf = append(w.buf, p...)
-	if !m.empty() {
-		w.state = scan(m, p, w.base+int64(len(w.buf)-len(p)), w.state, &w.ivs)
-	}
-	if err := w.emit(m, w.safe(m)); err != nil {
+	if err := w.scrub(m, p, false); err != nil {
 		return len(p), err
 	}
 	return len(p), nil
 }
 
-// rescan starts matching the bytes held back afresh with a new automaton.
-func (w *Writer) rescan(m *matcher) {
-	w.m = m
-	w.state = 0
-	if !m.empty() && len(w.buf) > 0 {
-		w.state = scan(m, w.buf, w.base, 0, &w.ivs)
+// scrub finds the matches in buf followed by p and writes on all of it
+// (when final) or all but what could begin a match that more text would
+// complete, keeping that in buf. p is not kept.
+func (w *Writer) scrub(m *matcher, p []byte, final bool) error {
+	held := len(w.buf)
+	if m.empty() {
+		return w.emit(m, p, w.base+int64(held+len(p)))
 	}
+	if held > 0 {
+		// A match that starts in buf ends at most maxLen-1 bytes into p:
+		// only that much of p is copied to scan across the seam.
+		seam := append(w.buf, p[:min(len(p), m.maxLen-1)]...)
+		w.buf = seam[:held]
+		if h := find(m, seam, 0, held, w.base, &w.ivs, final); h < held {
+			return w.emit(m, p, w.base+int64(h))
+		}
+	}
+	h := find(m, p, 0, len(p), w.base+int64(held), &w.ivs, final)
+	return w.emit(m, p, w.base+int64(held+h))
 }
 
-// emit writes on the bytes before offset safe, markers in place of the
-// covered intervals, in one Write.
-func (w *Writer) emit(m *matcher, safe int64) error {
-	if safe <= w.base {
-		return nil
-	}
-	out := w.out[:0]
-	pos := w.base
-	direct := true // no marker: write buf directly
-	for len(w.ivs) > 0 && w.ivs[0].start < safe {
-		iv := &w.ivs[0]
-		direct = false
-		if iv.start > pos {
-			out = append(out, w.buf[pos-w.base:iv.start-w.base]...)
-		}
-		if !iv.marked {
-			out = append(out, m.markers[iv.name]...)
-			iv.marked = true
-		}
-		if iv.end > safe {
-			pos = safe
-			break
-		}
-		pos = iv.end
-		w.ivs = w.ivs[1:]
-	}
+// emit writes on the stream buf+p up to offset safe, markers in place of
+// the covered intervals, in one Write, and keeps the rest in buf.
+func (w *Writer) emit(m *matcher, p []byte, safe int64) error {
+	held := int64(len(w.buf))
 	var err error
-	if direct {
-		_, err = w.w.Write(w.buf[:safe-w.base])
-	} else {
+	switch n := safe - w.base; {
+	case n == 0:
+	case len(w.ivs) > 0 && w.ivs[0].start < safe:
+		out := w.out[:0]
+		pos := w.base
+		for len(w.ivs) > 0 && w.ivs[0].start < safe {
+			iv := &w.ivs[0]
+			if iv.start > pos {
+				out = w.appendStream(out, p, pos, iv.start)
+			}
+			if !iv.marked {
+				out = append(out, m.markers[iv.name]...)
+				iv.marked = true
+			}
+			if iv.end > safe {
+				pos = safe
+				break
+			}
+			pos = iv.end
+			w.ivs = w.ivs[1:]
+		}
 		if pos < safe {
-			out = append(out, w.buf[pos-w.base:safe-w.base]...)
+			out = w.appendStream(out, p, pos, safe)
 		}
 		if len(out) > 0 {
 			_, err = w.w.Write(out)
 		}
 		w.out = out[:0]
+	case held == 0: // the usual case: straight from p
+		_, err = w.w.Write(p[:n])
+	case n <= held:
+		_, err = w.w.Write(w.buf[:n])
+	default:
+		w.out = w.appendStream(w.out[:0], p, w.base, safe)
+		_, err = w.w.Write(w.out)
+		w.out = w.out[:0]
 	}
-	n := copy(w.buf, w.buf[safe-w.base:])
-	w.buf = w.buf[:n]
+	// Keep the interval whose marker is out and which may still grow; any
+	// later ones are found again when what follows safe is scanned.
+	if len(w.ivs) > 0 && w.ivs[0].start < safe {
+		w.ivs = w.ivs[:1]
+	} else {
+		w.ivs = nil
+	}
+	if k := safe - w.base; k <= held {
+		n := copy(w.buf, w.buf[k:])
+		w.buf = append(w.buf[:n], p...)
+	} else {
+		w.buf = append(w.buf[:0], p[k-held:]...)
+	}
 	w.base = safe
-	if len(w.ivs) == 0 {
-		w.ivs = nil // let the backing array go once it has drained
-	}
 	w.err = err
 	return err
+}
+
+// appendStream appends the stream buf+p's bytes from offset a to b.
+func (w *Writer) appendStream(out, p []byte, a, b int64) []byte {
+	a, b = a-w.base, b-w.base
+	held := int64(len(w.buf))
+	if a < held {
+		out = append(out, w.buf[a:min(b, held)]...)
+	}
+	if b > held {
+		out = append(out, p[max(a, held)-held:b-held]...)
+	}
+	return out
 }
 
 // Close writes on everything held back, scrubbed with the secrets
@@ -374,11 +396,7 @@ func (w *Writer) Close() error {
 	if w.err != nil {
 		return w.err
 	}
-	m := w.sc.matcher()
 	w.noteDropped()
-	if m != w.m || w.held {
-		w.rescan(m)
-	}
 	w.held = false
-	return w.emit(m, w.base+int64(len(w.buf)))
+	return w.scrub(w.sc.matcher(), nil, true)
 }

@@ -436,7 +436,7 @@ func TestDeferScrubsAtRelease(t *testing.T) {
 
 // BenchmarkSecretsBetweenWrites is a script's load phase: a secret read,
 // then a line logged, n times. Deferred scrubbing keeps it linear: one
-// automaton built at release instead of one per line.
+// matcher built at release instead of one per line.
 func BenchmarkSecretsBetweenWrites(b *testing.B) {
 	for _, n := range []int{100, 1000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
