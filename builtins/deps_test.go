@@ -358,3 +358,43 @@ assert.true(disk("/").total > 0)
 assert.eq([(x.path, x.fstype) for x in disks()], [("/", "hostrootfs"), ("/srv", "hostsrvfs")])
 `)
 }
+
+// countingProbes counts statfs and memory reads.
+type countingProbes struct {
+	fakeDisks
+	statfs, memory atomic.Int32
+}
+
+func (c *countingProbes) Statfs(ctx context.Context, path string) (DiskUsage, error) {
+	c.statfs.Add(1)
+	return c.fakeDisks.Statfs(ctx, path)
+}
+
+func (c *countingProbes) Memory(ctx context.Context) (MemoryInfo, error) {
+	c.memory.Add(1)
+	return fakeSystem{}.Memory(ctx)
+}
+
+// TestProbesOncePerRun: the checks of a run share one statfs per path
+// (and its error) and one read of the memory figures; the next run reads
+// again.
+func TestProbesOncePerRun(t *testing.T) {
+	c := &countingProbes{fakeDisks: fakeDisks{usage: map[string]DiskUsage{"/": {Total: 100, UsedPercent: 10}, "/srv": {Total: 200}}}}
+	d := testDeps(t)
+	d.Disks, d.Memory = c, c
+	src := `
+for _ in range(5):
+    assert.eq(disk("/").total, 100)
+    assert.eq(disk("/srv").total, 200)
+    assert.fails(lambda: disk("/nope"), "disk: /nope: no such file or directory")
+    assert.eq(memory().used_percent, 75.0)
+`
+	for run := 1; run <= 2; run++ {
+		r := NewRun()
+		depsExec(t, d, r, src)
+		r.Close()
+		if s, m := c.statfs.Load(), c.memory.Load(); s != int32(3*run) || m != int32(run) {
+			t.Errorf("after run %d: %d statfs and %d memory reads, want %d and %d", run, s, m, 3*run, run)
+		}
+	}
+}

@@ -56,7 +56,7 @@ type Descriptor struct {
 var table = []Descriptor{
 	{"disk", RunPhase, `disk(path="/")
 
-Reports the usage of the file system that holds path (any file or directory on it), as a struct with path (as given), fstype (from the mount table: "ext4", "xfs", "overlay"…), total, free (available to unprivileged users, df's Avail) and used in bytes, used_percent (as df's Use%), inodes_total, inodes_used and inodes_percent. A path that does not exist, or a file system that does not answer by the check's deadline, is an error naming the path.`, disk},
+Reports the usage of the file system that holds path (any file or directory on it), as a struct with path (as given), fstype (from the mount table: "ext4", "xfs", "overlay"…), total, free (available to unprivileged users, df's Avail) and used in bytes, used_percent (as df's Use%), inodes_total, inodes_used and inodes_percent. A path that does not exist, or a file system that does not answer by the check's deadline, is an error naming the path. Each path is read once per run and shared by every check of the run (an --wait round or a serve interval is a new run).`, disk},
 
 	{"disks", RunPhase, `disks(fstype=None, exclude=[])
 
@@ -64,7 +64,7 @@ Reports every real mount as disk() would, as a list of disk results sorted by mo
 
 	{"memory", RunPhase, `memory()
 
-Reports physical memory and swap, as a struct with total, available (what new work can use without swapping, Linux's MemAvailable), used (total - available) and used_percent, and swap_total, swap_used and swap_percent (0 without swap). In a container these are the machine's numbers, not the cgroup limit's.`, memory},
+Reports physical memory and swap, as a struct with total, available (what new work can use without swapping, Linux's MemAvailable), used (total - available) and used_percent, and swap_total, swap_used and swap_percent (0 without swap). In a container these are the machine's numbers, not the cgroup limit's. The figures are read once per run and shared by every check of the run.`, memory},
 
 	{"loadavg", RunPhase, `loadavg()
 

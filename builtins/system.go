@@ -41,7 +41,10 @@ func disk(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 		return nil, fmt.Errorf("%s: path is empty", b.Name())
 	}
 	disks := depsOf(thread).Disks
-	return sample(ctx, b, path, func() (starlark.StringDict, error) {
+	// Once per path per run: twelve checks of one file system cost one
+	// statfs, and a hung NFS mount holds one goroutine, not one per call.
+	return sharedSample(thread, ctx, b, path, "infra-guard.disk:"+path, func() (starlark.StringDict, error) {
+		ctx := context.WithoutCancel(ctx) // serves the run, not only the first caller
 		u, err := disks.Statfs(ctx, path)
 		if err != nil {
 			return nil, err // a bare errno: sample() adds the path
@@ -169,8 +172,10 @@ func memory(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 		return nil, err
 	}
 	mem := depsOf(thread).Memory
-	return sample(ctx, b, "", func() (starlark.StringDict, error) {
-		m, err := mem.Memory(ctx)
+	// Once per run, like the process table: every check of a run sees the
+	// same figures.
+	return sharedSample(thread, ctx, b, "", "infra-guard.memory", func() (starlark.StringDict, error) {
+		m, err := mem.Memory(context.WithoutCancel(ctx))
 		if err != nil {
 			return nil, err
 		}
@@ -261,6 +266,22 @@ func sample(ctx context.Context, b *starlark.Builtin, subject string, read func(
 		return nil, fmt.Errorf("%s: %w", prefix, err)
 	}
 	return starlarkstruct.FromStringDict(starlark.String(b.Name()), fields), nil
+}
+
+// sharedSample is sample for what a run reads once and its checks share:
+// the first call of the run under key reads, on a goroutine of its own
+// that the other calls wait for too (each until its own check's
+// deadline); later calls get the same fields, or the same error. read
+// must not be cancelled with the caller's context (context.WithoutCancel):
+// it serves the whole run. Without a
+// Run (a direct call in a test) it reads every time.
+func sharedSample(thread *starlark.Thread, ctx context.Context, b *starlark.Builtin, subject, key string, read func() (starlark.StringDict, error)) (starlark.Value, error) {
+	run := RunOf(thread)
+	if run == nil {
+		return sample(ctx, b, subject, read)
+	}
+	once := run.Shared(key, func() (any, func()) { return new(lazy[starlark.StringDict]), nil }).(*lazy[starlark.StringDict])
+	return sample(ctx, b, subject, func() (starlark.StringDict, error) { return once.get(ctx, read) })
 }
 
 // disks(fstype=None, exclude=[]) reports every real mount as disk() would:
