@@ -29,6 +29,9 @@ type Guard struct {
 	stuck   *stuckChecks
 	secrets []builtins.SecretValue
 	dir     string // relative paths in builtins resolve from here; "": the working directory
+	// byName indexes Checks for RunCheck, which serve calls for every
+	// run of every check; set by Load and Select.
+	byName map[string]*Check
 }
 
 // Secrets returns the secrets the script read with secret(), for
@@ -112,7 +115,7 @@ func Load(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guar
 	for _, c := range reg.checks {
 		c.freeze()
 	}
-	g := &Guard{Script: path, Checks: reg.checks, Notes: notes, load: opts, stuck: &stuckChecks{}, secrets: cfg.Secrets()}
+	g := &Guard{Script: path, Checks: reg.checks, Notes: notes, load: opts, stuck: &stuckChecks{}, secrets: cfg.Secrets(), byName: indexChecks(reg.checks)}
 	if !embedded { // a file: its directory, as for load()
 		g.dir = filepath.Dir(path)
 	}
