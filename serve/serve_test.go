@@ -290,16 +290,16 @@ func TestHistoryAndHysteresis(t *testing.T) {
 	seq := []result.Status{result.OK, result.Fail, result.Fail, result.Fail, result.OK, result.OK, result.Fail}
 	want := []result.Status{result.OK, result.OK, result.OK, result.Fail, result.Fail, result.OK, result.OK}
 	for i, s := range seq {
-		st.record(entry{CheckResult: result.CheckResult{Name: "x", Status: s}}, 4)
-		if st.reported.Status != want[i] {
-			t.Errorf("after result %d (%s): reported %s, want %s", i, s, st.reported.Status, want[i])
+		st.record(entry{status: s}, 4)
+		if st.reported.status != want[i] {
+			t.Errorf("after result %d (%s): reported %s, want %s", i, s, st.reported.status, want[i])
 		}
 	}
-	if len(st.history) != 4 {
-		t.Errorf("history holds %d, want the last 4", len(st.history))
+	if n := st.history.len(); n != 4 {
+		t.Errorf("history holds %d, want the last 4", n)
 	}
-	if st.history[0].Status != seq[3] {
-		t.Errorf("history starts at %s, want %s (the oldest kept)", st.history[0].Status, seq[3])
+	if first := st.history.at(0).status; first != seq[3] {
+		t.Errorf("history starts at %s, want %s (the oldest kept)", first, seq[3])
 	}
 	flap := newCheckState(&runtime.Check{Name: "f", FailAfter: 1, OkAfter: 1})
 	for i := range 6 {
@@ -307,7 +307,7 @@ func TestHistoryAndHysteresis(t *testing.T) {
 		if i%2 == 1 {
 			s = result.Fail
 		}
-		flap.record(entry{CheckResult: result.CheckResult{Status: s}}, 100)
+		flap.record(entry{status: s}, 100)
 	}
 	if !flap.flapping() || st.flapping() {
 		t.Errorf("flapping: %v for OK/FAIL alternating, %v for a steady one", flap.flapping(), st.flapping())

@@ -5,6 +5,11 @@
 //
 //	load -c 8 -d 10s http://127.0.0.1:9417/healthz
 //	load -client net/http -c 8 -d 10s http://127.0.0.1:9417/healthz
+//	load -pid 1234 http://127.0.0.1:9417/healthz
+//
+// With -pid, the line also gives the CPU time the server (that process)
+// spent per request, from /proc: a figure a busy machine moves far less
+// than it moves throughput.
 //
 // It shares the machine's cores with the server it measures, so by
 // default it costs as little as a client can: each connection writes one
@@ -29,6 +34,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -38,6 +44,7 @@ func main() {
 	conns := flag.Int("c", 8, "connections")
 	dur := flag.Duration("d", 10*time.Second, "duration")
 	client := flag.String("client", "raw", "raw (HTTP/1.1 written on TCP) or net/http")
+	pid := flag.Int("pid", 0, "the server's process ID, to report its CPU time per request")
 	flag.Parse()
 	if flag.NArg() != 1 || (*client != "raw" && *client != "net/http") {
 		fmt.Fprintln(os.Stderr, "usage: load [-c N] [-d DUR] [-client raw|net/http] URL")
@@ -53,7 +60,7 @@ func main() {
 		worker = netHTTPWorker(*conns)
 	}
 
-	cpu0 := cpuTime()
+	cpu0, server0 := cpuTime(), processCPU(*pid)
 	start := time.Now()
 	end := start.Add(*dur)
 	results := make([]*stats, *conns)
@@ -68,7 +75,7 @@ func main() {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	cpu := cpuTime() - cpu0
+	cpu, server := cpuTime()-cpu0, processCPU(*pid)-server0
 
 	total := &stats{codes: map[int]int{}}
 	for _, r := range results {
@@ -94,9 +101,13 @@ func main() {
 		}
 		fmt.Fprintf(&statuses, "%d:%d", c, total.codes[c])
 	}
-	fmt.Printf("%.0f req/s  p50 %s  p99 %s  p99.9 %s  max %s  errors %d  statuses %s  client CPU %.2f cores\n",
+	fmt.Printf("%.0f req/s  p50 %s  p99 %s  p99.9 %s  max %s  errors %d  statuses %s  client CPU %.2f cores",
 		float64(total.n)/elapsed.Seconds(), q(.5), q(.99), q(.999), total.hist.max().Round(time.Microsecond),
 		total.errs, statuses.String(), cpu.Seconds()/elapsed.Seconds())
+	if *pid > 0 {
+		fmt.Printf("  server CPU %.1f µs/req", float64(server.Microseconds())/float64(total.n))
+	}
+	fmt.Println()
 }
 
 // stats is one connection's account, merged at the end.
@@ -390,6 +401,29 @@ func (h *histogram) quantile(p float64) time.Duration {
 }
 
 func (h *histogram) max() time.Duration { return time.Duration(upper(h.top)) }
+
+// processCPU is the CPU time (user and system) process pid has used, from
+// /proc/PID/stat; 0 for pid 0.
+func processCPU(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "load: %v\n", err)
+		os.Exit(1)
+	}
+	// The command name, in parentheses, may hold spaces; utime and stime
+	// are fields 14 and 15, the 12th and 13th after it.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / clockTicks
+}
+
+// clockTicks is USER_HZ, the unit of /proc's CPU times: 100 on every
+// Linux architecture Go runs on.
+const clockTicks = 100
 
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
