@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -29,6 +31,14 @@ const (
 	DefaultInterval = 30 * time.Second
 	DefaultHistory  = 100
 )
+
+// gcPercent is serve's GOGC, unless the environment sets one. Its live
+// heap is small (2 MiB with 1,000 checks, 4 MiB with their full history),
+// and at Go's default of 100 the collector runs after every 2 MiB of
+// garbage: under a probe storm twice as often as for a bare net/http
+// server, at 5 µs of CPU per request where the bare server spends 2. At
+// 200 it spends about what the bare server does, for 2 to 4 MiB of heap.
+const gcPercent = 200
 
 // shutdownWithin is how long a SIGTERM may take, all in: kubelet's grace
 // period is longer, but a node drain should not wait on a stuck check.
@@ -143,6 +153,9 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // requests finish and returns, within shutdownWithin. A script that does
 // not load is no error: the server runs, unready, and says why.
 func (s *Server) Run(ctx context.Context) error {
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(gcPercent))
+	}
 	s.beat.Store(time.Now().UnixNano())
 	bg, stopBg := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -584,5 +585,34 @@ check("c", lambda: ok("x"), interval = "100ms", fail_after = 2)`), 0o644); err !
 	ts.mu.Unlock()
 	if code, _ := ts.get(t, "/healthz"); code != 503 {
 		t.Errorf("/healthz with a failing check: %d", code)
+	}
+}
+
+// gcPercentNow reads the GC percent without changing it.
+func gcPercentNow() int {
+	p := debug.SetGCPercent(100)
+	debug.SetGCPercent(p)
+	return p
+}
+
+// Run applies serve's GOGC while it runs, unless the environment sets
+// one, and puts the previous one back when it returns.
+func TestGCPercent(t *testing.T) {
+	before := gcPercentNow()
+	t.Setenv("GOGC", "")
+	ts := start(t, `check("a", lambda: True, interval = "1h")`, nil)
+	ts.ready(t)
+	if p := gcPercentNow(); p != gcPercent {
+		t.Errorf("GC percent while serving: %d, want %d", p, gcPercent)
+	}
+	ts.stop()
+	if p := gcPercentNow(); p != before {
+		t.Errorf("GC percent after Run: %d, want %d as before", p, before)
+	}
+	t.Setenv("GOGC", "150")
+	ts = start(t, `check("a", lambda: True, interval = "1h")`, nil)
+	ts.ready(t)
+	if p := gcPercentNow(); p != before {
+		t.Errorf("GC percent while serving with GOGC set: %d, want %d (the environment's)", p, before)
 	}
 }
