@@ -31,6 +31,9 @@ type Guard struct {
 	dir     string // relative paths in builtins resolve from here; "": the working directory
 	// runConfig is what env() reads inside checks; one for every check.
 	runConfig *builtins.Config
+	// byName indexes Checks for RunCheck, which serve calls for every
+	// run of every check; set by Load and Select.
+	byName map[string]*Check
 }
 
 // Secrets returns the secrets the script read with secret(), for
@@ -114,7 +117,8 @@ func Load(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guar
 	for _, c := range reg.checks {
 		c.freeze()
 	}
-	g := &Guard{Script: path, Checks: reg.checks, Notes: notes, load: opts, stuck: &stuckChecks{}, secrets: cfg.Secrets(), runConfig: builtins.NewRunConfig(opts.Env)}
+	g := &Guard{Script: path, Checks: reg.checks, Notes: notes, load: opts, stuck: &stuckChecks{}, secrets: cfg.Secrets(),
+		runConfig: builtins.NewRunConfig(opts.Env), byName: indexChecks(reg.checks)}
 	if !embedded { // a file: its directory, as for load()
 		g.dir = filepath.Dir(path)
 	}

@@ -24,13 +24,7 @@ import (
 // only when the thread has ended, so a caller that waits for it never
 // runs a check twice at once. opts.Timeout is ignored.
 func (g *Guard) RunCheck(ctx context.Context, opts RunOptions, name string, after map[string]result.CheckResult, report func(result.CheckResult)) error {
-	var c *Check
-	for _, x := range g.Checks {
-		if x.Name == name {
-			c = x
-			break
-		}
-	}
+	c := g.byName[name]
 	if c == nil {
 		return fmt.Errorf("no check %q in %s", name, g.Script)
 	}

@@ -99,7 +99,16 @@ func (g *Guard) Select(s Selection) (*Guard, error) {
 			out.Checks = append(out.Checks, c)
 		}
 	}
+	out.byName = indexChecks(out.Checks)
 	return &out, nil
+}
+
+func indexChecks(checks []*Check) map[string]*Check {
+	m := make(map[string]*Check, len(checks))
+	for _, c := range checks {
+		m[c.Name] = c
+	}
+	return m
 }
 
 func listNames(checks []*Check) string {

@@ -65,6 +65,33 @@ func TestSelect(t *testing.T) {
 	}
 }
 
+// RunCheck finds a check by name in the guard it is called on: a selected
+// guard runs its own checks and none of those the selection left out.
+func TestRunCheckByName(t *testing.T) {
+	g := load(t, LoadOptions{}, map[string]string{"guard.star": selectScript})
+	sel, err := g.Select(Selection{Only: []string{"disk"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		g       *Guard
+		name    string
+		wantErr bool
+	}{{g, "web", false}, {g, "nope", true}, {sel, "disk", false}, {sel, "web", true}} {
+		var got []string
+		err := tt.g.RunCheck(context.Background(), RunOptions{}, tt.name, nil, func(r result.CheckResult) { got = append(got, r.Name) })
+		if tt.wantErr {
+			if err == nil || len(got) > 0 {
+				t.Errorf("RunCheck(%q) of %s: %v, ran %v; want an error", tt.name, names(tt.g), err, got)
+			}
+			continue
+		}
+		if err != nil || len(got) != 1 || got[0] != tt.name {
+			t.Errorf("RunCheck(%q) of %s: %v, reported %v", tt.name, names(tt.g), err, got)
+		}
+	}
+}
+
 func TestRunUntilRunsEveryRoundWhole(t *testing.T) {
 	var calls atomic.Int32
 	up := starlark.NewBuiltin("up", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {

@@ -5,8 +5,9 @@ package serve
 // run and, when it grows past --max-heap, cancels the checks running at
 // that moment (they end UNKNOWN, saying why) rather than let the kernel's
 // OOM killer end the daemon. Only a running check allocates for the
-// script, so the heap is sampled only while one runs: an idle serve, or
-// 1,000 checks of a few microseconds every 30 s, pays for no ticker.
+// script, so the heap is sampled only while one runs, every heapEvery: an
+// idle serve, or 1,000 checks of a few microseconds every 30 s, pays for
+// no ticker.
 
 import (
 	"fmt"
@@ -21,7 +22,9 @@ const heapMetric = "/memory/classes/heap/objects:bytes"
 // enough to catch a runaway allocation before it doubles.
 const heapEvery = 50 * time.Millisecond
 
-// heapWatch samples the heap while at least one check runs.
+// heapWatch samples the heap while at least one check runs. Its timer is
+// stopped whenever none does: 1,000 checks of a few microseconds every
+// 30 s end before it would fire, and so never wake the process for it.
 type heapWatch struct {
 	s       *scheduler
 	limit   uint64
@@ -36,15 +39,22 @@ func (h *heapWatch) begin() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.active++
-	if h.timer == nil && !h.stopped {
+	if h.active > 1 || h.stopped {
+		return
+	}
+	if h.timer == nil {
 		h.timer = time.AfterFunc(heapEvery, h.sample)
+	} else {
+		h.timer.Reset(heapEvery)
 	}
 }
 
 func (h *heapWatch) end() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.active--
+	if h.active--; h.active == 0 && h.timer != nil {
+		h.timer.Stop()
+	}
 }
 
 func (h *heapWatch) stop() {
@@ -53,7 +63,6 @@ func (h *heapWatch) stop() {
 	h.stopped = true
 	if h.timer != nil {
 		h.timer.Stop()
-		h.timer = nil
 	}
 }
 
@@ -65,10 +74,8 @@ func (h *heapWatch) sample() {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.active > 0 && !h.stopped && h.timer != nil {
+	if h.active > 0 && !h.stopped {
 		h.timer.Reset(heapEvery)
-	} else {
-		h.timer = nil
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -42,7 +41,38 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/checks/{name}", s.apiCheck)
 	mux.HandleFunc("POST /-/reload", s.reloadHTTP)
 	mux.HandleFunc("GET /{$}", s.page)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.plainProbe(w, r) {
+			mux.ServeHTTP(w, r)
+		}
+	})
+}
+
+// plainProbe answers a plain GET /healthz or /readyz that passes, the
+// request a probe storm is made of, before the mux routes it: "ok" from
+// a flag kept as results arrive, with no lock, no walk over the checks
+// and nothing allocated. It reports whether it answered.
+func (s *Server) plainProbe(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method != http.MethodGet || r.URL.RawQuery != "" {
+		return false
+	}
+	switch r.URL.Path {
+	case "/healthz":
+		if !s.healthyPlain.Load() {
+			return false
+		}
+	case "/readyz":
+		if !s.readyPlain.Load() || s.stopping.Load() {
+			return false
+		}
+	default:
+		return false
+	}
+	if wantsJSON(r) {
+		return false
+	}
+	plainOK(w)
+	return true
 }
 
 type slog2promLog struct{ s *Server }
@@ -107,14 +137,23 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, endpoint string,
 	}
 }
 
+// The header values of plainOK, shared by every answer: net/http only
+// reads them, and a Header.Add would append to a copy (len == cap).
+var (
+	textPlain = []string{"text/plain; charset=utf-8"}
+	nosniff   = []string{"nosniff"}
+	noStore   = []string{"no-store"}
+	okBody    = []byte("ok")
+)
+
 // plainOK is the answer of a plain probe that passes, without the walk
 // over every check that the verbose forms need.
 func plainOK(w http.ResponseWriter) {
 	h := w.Header()
-	h["Content-Type"] = []string{"text/plain; charset=utf-8"}
-	h["X-Content-Type-Options"] = []string{"nosniff"}
-	h["Cache-Control"] = []string{"no-store"}
-	_, _ = io.WriteString(w, "ok")
+	h["Content-Type"] = textPlain
+	h["X-Content-Type-Options"] = nosniff
+	h["Cache-Control"] = noStore
+	_, _ = w.Write(okBody)
 }
 
 func quote(names []string) []string {
@@ -143,14 +182,10 @@ func (s *Server) livez(w http.ResponseWriter, r *http.Request) {
 }
 
 // readyz: a script is loaded and every selected check has a result;
-// false while shutting down, so traffic drains first.
+// false while shutting down, so traffic drains first. (A plain passing
+// GET has been answered by plainProbe already.)
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	s.mu.RLock()
-	if r.URL.RawQuery == "" && !wantsJSON(r) && s.cur != nil && s.pending == 0 && !s.stopping.Load() {
-		s.mu.RUnlock()
-		plainOK(w)
-		return
-	}
 	ps := make([]probe, 0, 2+s.checkCount())
 	ps = append(ps, probe{name: "shutdown", ok: !s.stopping.Load(), reason: "shutting down"})
 	ps = append(ps, s.scriptProbe())
@@ -184,14 +219,10 @@ func (s *Server) scriptProbe() probe {
 }
 
 // healthz: every check's reported status passes: OK, WARN (unless
-// --fail-on warn) or SKIP.
+// --fail-on warn) or SKIP. (A plain passing GET has been answered by
+// plainProbe already.)
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	s.mu.RLock()
-	if r.URL.RawQuery == "" && !wantsJSON(r) && s.cur != nil && s.notPassing == 0 {
-		s.mu.RUnlock()
-		plainOK(w)
-		return
-	}
 	ps := make([]probe, 0, 1+s.checkCount())
 	ps = append(ps, s.scriptProbe())
 	if s.cur != nil {
@@ -210,10 +241,10 @@ func (s *Server) checkProbe(st *checkState) probe {
 		return p
 	}
 	e := st.reported
-	p.ok = s.passes(e.Status)
-	p.reason = strings.ToUpper(e.Status.String())
-	if e.Message != "" {
-		p.reason += ": " + e.Message
+	p.ok = s.passes(e.status)
+	p.reason = strings.ToUpper(e.status.String())
+	if m := e.message(); m != "" {
+		p.reason += ": " + m
 	}
 	return p
 }
@@ -263,7 +294,7 @@ func (s *Server) snapshot(excluded []string) *result.Report {
 			if slices.Contains(excluded, st.check.Name) {
 				continue
 			}
-			c := st.reported.CheckResult
+			c := st.reported.result(st.check)
 			if !st.has {
 				c = result.CheckResult{Name: st.check.Name, Status: result.Unknown, Message: "no result yet",
 					Tags: st.check.Tags, File: st.check.File, Line: st.check.Line}
@@ -315,8 +346,8 @@ type apiCheckJSON struct {
 }
 
 func toAPI(e entry) apiResult {
-	return apiResult{Status: e.Status.String(), Message: e.Message, Started: e.Started,
-		DurationMS: float64(e.Duration.Microseconds()) / 1000, Metrics: e.Metrics}
+	return apiResult{Status: e.status.String(), Message: e.message(), Started: e.startedAt(),
+		DurationMS: float64(e.duration.Microseconds()) / 1000, Metrics: e.metrics()}
 }
 
 // checkJSON describes st; the caller holds s.mu.
@@ -332,19 +363,17 @@ func (s *Server) checkJSON(st *checkState, withHistory bool) apiCheckJSON {
 	if j.Tags == nil {
 		j.Tags = []string{}
 	}
-	for _, n := range st.runs {
-		j.Runs += n
-	}
+	j.Runs = st.runCount()
 	if st.has {
-		j.Status = st.reported.Status.String()
+		j.Status = st.reported.status.String()
 		l, _ := st.latest()
 		a := toAPI(l)
 		j.Latest = &a
 	}
 	if withHistory {
-		j.History = make([]apiResult, len(st.history))
-		for i, e := range st.history {
-			j.History[i] = toAPI(e)
+		j.History = make([]apiResult, st.history.len())
+		for i := range j.History {
+			j.History[i] = toAPI(st.history.at(i))
 		}
 	}
 	return j

@@ -71,14 +71,14 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		if !st.has {
 			continue
 		}
-		ch <- prometheus.MustNewConstMetric(descStatus, prometheus.GaugeValue, report.PromStatus(st.reported.Status), name)
+		ch <- prometheus.MustNewConstMetric(descStatus, prometheus.GaugeValue, report.PromStatus(st.reported.status), name)
 		buckets := make(map[float64]uint64, len(durationBuckets))
 		for i, le := range durationBuckets {
 			buckets[le] = st.buckets[i]
 		}
 		ch <- prometheus.MustNewConstHistogram(descDuration, st.count, st.sum, buckets, name)
 		l, _ := st.latest()
-		ch <- prometheus.MustNewConstMetric(descLastRun, prometheus.GaugeValue, float64(l.Started.UnixNano())/1e9, name)
+		ch <- prometheus.MustNewConstMetric(descLastRun, prometheus.GaugeValue, float64(l.started)/1e9, name)
 		flap := 0.0
 		if st.flapping() {
 			flap = 1
@@ -88,7 +88,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		// last wins, as in the prometheus format.
 		seen := map[[2]string]int{}
 		var ms []prometheus.Metric
-		for _, m := range l.Metrics {
+		for _, m := range l.metrics() {
 			k := [2]string{label(m.Name), label(m.Unit)}
 			pm := prometheus.MustNewConstMetric(descMetric, prometheus.GaugeValue, m.Value, name, k[0], k[1])
 			if i, ok := seen[k]; ok {

@@ -51,17 +51,18 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 				Interval: iv.String(), Flapping: st.flapping(), Running: st.running}
 			if st.has {
 				l, _ := st.latest()
-				pc.Status = st.reported.Status.String()
+				pc.Status = st.reported.status.String()
 				pc.Class = pc.Status
-				pc.Message = st.reported.Message
-				if l.Status != st.reported.Status {
-					pc.Message += fmt.Sprintf(" (latest run: %s: %s, held back by fail_after/ok_after)", strings.ToUpper(l.Status.String()), l.Message)
+				pc.Message = st.reported.message()
+				if l.status != st.reported.status {
+					pc.Message += fmt.Sprintf(" (latest run: %s: %s, held back by fail_after/ok_after)", strings.ToUpper(l.status.String()), l.message())
 				}
-				pc.LastRun = l.Started.Format(stamp)
-				pc.Duration = l.Duration.Round(time.Microsecond).String()
+				pc.LastRun = l.startedAt().Format(stamp)
+				pc.Duration = l.duration.Round(time.Microsecond).String()
 			}
-			for _, e := range st.history {
-				pc.Strip = append(pc.Strip, e.Status.String())
+			pc.Strip = make([]string, st.history.len())
+			for i := range pc.Strip {
+				pc.Strip[i] = st.history.at(i).status.String()
 			}
 			counts[pc.Status]++
 			d.Checks = append(d.Checks, pc)

@@ -13,6 +13,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +31,14 @@ const (
 	DefaultInterval = 30 * time.Second
 	DefaultHistory  = 100
 )
+
+// gcPercent is serve's GOGC, unless the environment sets one. Its live
+// heap is small (2 MiB with 1,000 checks, 4 MiB with their full history),
+// and at Go's default of 100 the collector runs after every 2 MiB of
+// garbage: under a probe storm twice as often as for a bare net/http
+// server, at 5 µs of CPU per request where the bare server spends 2. At
+// 200 it spends about what the bare server does, for 2 to 4 MiB of heap.
+const gcPercent = 200
 
 // shutdownWithin is how long a SIGTERM may take, all in: kubelet's grace
 // period is longer, but a node drain should not wait on a stuck check.
@@ -85,6 +96,9 @@ type Server struct {
 	// pass (pending ones included), kept as results arrive so that the
 	// plain /readyz and /healthz answer without a walk over every check.
 	pending, notPassing int
+	// What the plain /healthz and /readyz answer, from the counts above;
+	// read without the lock, so a probe storm never contends with runs.
+	healthyPlain, readyPlain atomic.Bool
 
 	reloadMu  sync.Mutex // one (re)load at a time
 	reloadReq chan chan error
@@ -123,7 +137,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("serve: cannot listen on %s: %w (another process there? pick one with --listen)", cfg.Listen, err)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, ln: ln, reloads: map[string]uint64{}, reloadReq: make(chan chan error)}
-	s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)}
+	// ReadHeaderTimeout bounds a client that trickles its request;
+	// IdleTimeout closes a keep-alive connection its client forgot
+	// (without it, one lives as long as the process).
+	s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)}
 	return s, nil
 }
 
@@ -135,6 +153,9 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // requests finish and returns, within shutdownWithin. A script that does
 // not load is no error: the server runs, unready, and says why.
 func (s *Server) Run(ctx context.Context) error {
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(gcPercent))
+	}
 	s.beat.Store(time.Now().UnixNano())
 	bg, stopBg := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -311,19 +332,28 @@ func (s *Server) reload(ctx context.Context, why string) error {
 }
 
 // record stores one run's result, scrubbed.
-func (s *Server) record(st *checkState, e entry) {
-	e.Message = s.cfg.Scrub(e.Message)
-	e.Backtrace = s.cfg.Scrub(e.Backtrace)
-	if e.Metrics != nil {
-		ms := make([]result.Metric, len(e.Metrics))
-		for i, m := range e.Metrics {
-			m.Name, m.Unit = s.cfg.Scrub(m.Name), s.cfg.Scrub(m.Unit)
-			ms[i] = m
+func (s *Server) record(st *checkState, r result.CheckResult, started time.Time) {
+	r.Message = s.cfg.Scrub(r.Message)
+	r.Backtrace = s.cfg.Scrub(r.Backtrace)
+	// The result is the scheduler's to keep; its metrics are copied only
+	// when scrubbing changes one.
+	cloned := false
+	for i, m := range r.Metrics {
+		name, unit := s.cfg.Scrub(m.Name), s.cfg.Scrub(m.Unit)
+		if name != m.Name || unit != m.Unit {
+			if !cloned {
+				r.Metrics, cloned = slices.Clone(r.Metrics), true
+			}
+			r.Metrics[i].Name, r.Metrics[i].Unit = name, unit
 		}
-		e.Metrics = ms
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var prev *detail
+	if l, ok := st.latest(); ok {
+		prev = l.detail
+	}
+	e := newEntry(r, started, prev)
 	current := s.cur != nil && s.cur.byName[st.check.Name] == st
 	if current {
 		s.pending -= b2i(!st.has)
@@ -333,11 +363,12 @@ func (s *Server) record(st *checkState, e entry) {
 	if current {
 		s.pending += b2i(!st.has)
 		s.notPassing += b2i(!s.passing(st))
+		s.setProbes()
 	}
 }
 
 // passing is whether /healthz counts st as passing; the caller holds s.mu.
-func (s *Server) passing(st *checkState) bool { return st.has && s.passes(st.reported.Status) }
+func (s *Server) passing(st *checkState) bool { return st.has && s.passes(st.reported.status) }
 
 // recount sets pending and notPassing from cur; the caller holds s.mu.
 func (s *Server) recount() {
@@ -346,6 +377,14 @@ func (s *Server) recount() {
 		s.pending += b2i(!st.has)
 		s.notPassing += b2i(!s.passing(st))
 	}
+	s.setProbes()
+}
+
+// setProbes sets what the plain probes answer from the counts; the
+// caller holds s.mu.
+func (s *Server) setProbes() {
+	s.healthyPlain.Store(s.cur != nil && s.notPassing == 0)
+	s.readyPlain.Store(s.cur != nil && s.pending == 0)
 }
 
 func b2i(b bool) int {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -290,16 +291,16 @@ func TestHistoryAndHysteresis(t *testing.T) {
 	seq := []result.Status{result.OK, result.Fail, result.Fail, result.Fail, result.OK, result.OK, result.Fail}
 	want := []result.Status{result.OK, result.OK, result.OK, result.Fail, result.Fail, result.OK, result.OK}
 	for i, s := range seq {
-		st.record(entry{CheckResult: result.CheckResult{Name: "x", Status: s}}, 4)
-		if st.reported.Status != want[i] {
-			t.Errorf("after result %d (%s): reported %s, want %s", i, s, st.reported.Status, want[i])
+		st.record(entry{status: s}, 4)
+		if st.reported.status != want[i] {
+			t.Errorf("after result %d (%s): reported %s, want %s", i, s, st.reported.status, want[i])
 		}
 	}
-	if len(st.history) != 4 {
-		t.Errorf("history holds %d, want the last 4", len(st.history))
+	if n := st.history.len(); n != 4 {
+		t.Errorf("history holds %d, want the last 4", n)
 	}
-	if st.history[0].Status != seq[3] {
-		t.Errorf("history starts at %s, want %s (the oldest kept)", st.history[0].Status, seq[3])
+	if first := st.history.at(0).status; first != seq[3] {
+		t.Errorf("history starts at %s, want %s (the oldest kept)", first, seq[3])
 	}
 	flap := newCheckState(&runtime.Check{Name: "f", FailAfter: 1, OkAfter: 1})
 	for i := range 6 {
@@ -307,7 +308,7 @@ func TestHistoryAndHysteresis(t *testing.T) {
 		if i%2 == 1 {
 			s = result.Fail
 		}
-		flap.record(entry{CheckResult: result.CheckResult{Status: s}}, 100)
+		flap.record(entry{status: s}, 100)
 	}
 	if !flap.flapping() || st.flapping() {
 		t.Errorf("flapping: %v for OK/FAIL alternating, %v for a steady one", flap.flapping(), st.flapping())
@@ -584,5 +585,34 @@ check("c", lambda: ok("x"), interval = "100ms", fail_after = 2)`), 0o644); err !
 	ts.mu.Unlock()
 	if code, _ := ts.get(t, "/healthz"); code != 503 {
 		t.Errorf("/healthz with a failing check: %d", code)
+	}
+}
+
+// gcPercentNow reads the GC percent without changing it.
+func gcPercentNow() int {
+	p := debug.SetGCPercent(100)
+	debug.SetGCPercent(p)
+	return p
+}
+
+// Run applies serve's GOGC while it runs, unless the environment sets
+// one, and puts the previous one back when it returns.
+func TestGCPercent(t *testing.T) {
+	before := gcPercentNow()
+	t.Setenv("GOGC", "")
+	ts := start(t, `check("a", lambda: True, interval = "1h")`, nil)
+	ts.ready(t)
+	if p := gcPercentNow(); p != gcPercent {
+		t.Errorf("GC percent while serving: %d, want %d", p, gcPercent)
+	}
+	ts.stop()
+	if p := gcPercentNow(); p != before {
+		t.Errorf("GC percent after Run: %d, want %d as before", p, before)
+	}
+	t.Setenv("GOGC", "150")
+	ts = start(t, `check("a", lambda: True, interval = "1h")`, nil)
+	ts.ready(t)
+	if p := gcPercentNow(); p != before {
+		t.Errorf("GC percent while serving with GOGC set: %d, want %d (the environment's)", p, before)
 	}
 }
