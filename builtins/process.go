@@ -655,13 +655,17 @@ func openRetry(name string) (procFD, error) {
 // that asks: a caller waits until it is ready or the caller's context
 // ends, whichever is first, and the computation goes on regardless.
 type lazy[T any] struct {
-	once sync.Once
-	done chan struct{}
-	v    T
-	err  error
+	once     sync.Once
+	done     chan struct{}
+	finished atomic.Bool // v and err are set: no goroutine, no wait
+	v        T
+	err      error
 }
 
 func (l *lazy[T]) get(ctx context.Context, compute func() (T, error)) (T, error) {
+	if l.finished.Load() {
+		return l.v, l.err
+	}
 	l.once.Do(func() {
 		l.done = make(chan struct{})
 		go func() {
@@ -672,6 +676,7 @@ func (l *lazy[T]) get(ctx context.Context, compute func() (T, error)) (T, error)
 				}
 			}()
 			l.v, l.err = compute()
+			l.finished.Store(true)
 		}()
 	})
 	select {

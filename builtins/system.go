@@ -271,17 +271,36 @@ func sample(ctx context.Context, b *starlark.Builtin, subject string, read func(
 // sharedSample is sample for what a run reads once and its checks share:
 // the first call of the run under key reads, on a goroutine of its own
 // that the other calls wait for too (each until its own check's
-// deadline); later calls get the same fields, or the same error. read
-// must not be cancelled with the caller's context (context.WithoutCancel):
-// it serves the whole run. Without a
-// Run (a direct call in a test) it reads every time.
+// deadline); later calls get the same frozen value, or the same error, at
+// once. read must not be cancelled with the caller's context
+// (context.WithoutCancel): it serves the whole run. Without a Run (a
+// direct call in a test) it reads every time.
 func sharedSample(thread *starlark.Thread, ctx context.Context, b *starlark.Builtin, subject, key string, read func() (starlark.StringDict, error)) (starlark.Value, error) {
 	run := RunOf(thread)
 	if run == nil {
 		return sample(ctx, b, subject, read)
 	}
-	once := run.Shared(key, func() (any, func()) { return new(lazy[starlark.StringDict]), nil }).(*lazy[starlark.StringDict])
-	return sample(ctx, b, subject, func() (starlark.StringDict, error) { return once.get(ctx, read) })
+	prefix := b.Name()
+	if subject != "" {
+		prefix += ": " + subject
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("%s: %w", prefix, context.Cause(ctx))
+	}
+	once := run.Shared(key, func() (any, func()) { return new(lazy[starlark.Value]), nil }).(*lazy[starlark.Value])
+	v, err := once.get(ctx, func() (starlark.Value, error) {
+		fields, err := read()
+		if err != nil {
+			return nil, err
+		}
+		v := starlarkstruct.FromStringDict(starlark.String(b.Name()), fields)
+		v.Freeze() // shared by the threads of the run's checks
+		return v, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", prefix, err)
+	}
+	return v, nil
 }
 
 // disks(fstype=None, exclude=[]) reports every real mount as disk() would:
