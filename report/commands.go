@@ -72,8 +72,15 @@ func runnerSpace(r rune) bool {
 	return unicode.IsSpace(r) || r == '\u200b' || r == '\u180e' || r == '\ufeff'
 }
 
-// mayCommand reports whether NoCommands may change s.
-func mayCommand(s string) bool { return strings.Contains(s, "::") || strings.Contains(s, "##[") }
+// mayCommand reports whether NoCommands may change s. It looks for the
+// single bytes first, which is most of the time all it takes.
+func mayCommand(s string) bool {
+	if i := strings.IndexByte(s, ':'); i >= 0 && strings.Contains(s[i:], "::") {
+		return true
+	}
+	i := strings.IndexByte(s, '#')
+	return i >= 0 && strings.Contains(s[i:], "##[")
+}
 
 // withoutCommands returns r with every text a format may write through
 // NoCommands. r itself is not changed: when no text needs it, the usual
