@@ -8,8 +8,10 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -166,6 +168,159 @@ func FuzzJSONFloat(f *testing.F) {
 		}
 		if got := appendJSONFloat(nil, v); !bytes.Equal(got, want) {
 			t.Errorf("appendJSONFloat(%v) = %s, encoding/json: %s", v, got, want)
+		}
+	})
+}
+
+// junitReference is r as encoding/xml writes its junitSuites, as the
+// format did before it was written by hand.
+func junitReference(t *testing.T, j *junitReporter, r *result.Report) []byte {
+	t.Helper()
+	r = withoutCommands(r)
+	suite := j.suite(r)
+	var failures, errs, skipped int
+	j.cases(r, func(tc *junitCase) {
+		c := *tc // cases reuses tc and what it points to
+		if c.Failure != nil {
+			p := *c.Failure
+			c.Failure = &p
+			failures++
+		}
+		if c.Error != nil {
+			p := *c.Error
+			c.Error = &p
+			errs++
+		}
+		if c.Skipped != nil {
+			s := *c.Skipped
+			c.Skipped = &s
+			skipped++
+		}
+		if c.SystemOut != nil {
+			o := *c.SystemOut
+			c.SystemOut = &o
+		}
+		suite.Cases = append(suite.Cases, c)
+	})
+	if suite.Tests != len(suite.Cases) || suite.Failures != failures || suite.Errors != errs || suite.Skipped != skipped {
+		t.Errorf("suite counts %d tests, %d failures, %d errors, %d skipped; its testcases %d, %d, %d, %d",
+			suite.Tests, suite.Failures, suite.Errors, suite.Skipped, len(suite.Cases), failures, errs, skipped)
+	}
+	doc := junitSuites{
+		Name: "infra-guard", Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors, Time: suite.Time,
+		Suites: []junitSuite{suite},
+	}
+	var b bytes.Buffer
+	b.WriteString(xml.Header)
+	enc := xml.NewEncoder(&b)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		t.Fatal(err)
+	}
+	b.WriteByte('\n')
+	return b.Bytes()
+}
+
+func TestJUnitMatchesEncoding(t *testing.T) {
+	for _, warnAsFailure := range []bool{false, true} {
+		j := &junitReporter{version: "v1 <&\"'>", commit: "abc\tdef", goVersion: "go1.26", warnAsFailure: warnAsFailure}
+		for name, r := range referenceCases() {
+			var got bytes.Buffer
+			if err := j.Report(&got, r); err != nil {
+				t.Fatal(err)
+			}
+			if want := junitReference(t, j, r); !bytes.Equal(got.Bytes(), want) {
+				t.Errorf("%s (warn as failure %v): the junit format differs from encoding/xml:\n got:\n%s\nwant:\n%s", name, warnAsFailure, got.Bytes(), want)
+			}
+		}
+	}
+}
+
+func FuzzXMLText(f *testing.F) {
+	for _, s := range awkward {
+		f.Add(s)
+	}
+	f.Add("a]]>b]]]>>c\x01\ud7ff\ue000\U0010ffff\xf4\x90\x80\x80")
+	f.Fuzz(func(t *testing.T, s string) {
+		var want bytes.Buffer
+		enc := xml.NewEncoder(&want)
+		v := struct {
+			XMLName xml.Name `xml:"e"`
+			Attr    string   `xml:"a,attr"`
+			Text    string   `xml:",cdata"`
+		}{Attr: s, Text: s}
+		if err := enc.Encode(v); err != nil {
+			t.Fatal(err)
+		}
+		got := append(appendXMLAttr([]byte(`<e a="`), s), `">`...)
+		got = append(appendCDATA(got, s), "</e>"...)
+		if string(got) != want.String() {
+			t.Errorf("%q: appendXMLAttr and appendCDATA give\n%s\nencoding/xml:\n%s", s, got, want.Bytes())
+		}
+	})
+}
+
+// FuzzSanitized: the byte scan that lets sanitize return its input agrees
+// with the plain reading, rune by rune.
+func FuzzSanitized(f *testing.F) {
+	for _, s := range awkward {
+		f.Add(s, true)
+	}
+	f.Add("\xc2\x85\xe0\xc2\x9f\xc2", false)
+	f.Fuzz(func(t *testing.T, s string, keepNewlines bool) {
+		want := true
+		for _, r := range s {
+			if isControl(r) && r != '\t' && (r != '\n' || !keepNewlines) {
+				want = false
+			}
+		}
+		if got := sanitized(s, keepNewlines); got != want {
+			t.Errorf("sanitized(%q, %v) = %v, want %v", s, keepNewlines, got, want)
+		}
+	})
+}
+
+// FuzzSeconds: junitSeconds writes what FormatFloat writes for
+// d.Seconds(), which it stands in for.
+func FuzzSeconds(f *testing.F) {
+	for _, d := range []int64{0, -1, 1, 499_999, 500_000, 500_001, 1_000_000, 1_234_567_891, 12_345_500_000, 1<<52 - 1, 1 << 52, 1<<62 + 1_500_000, math.MaxInt64} {
+		f.Add(d)
+	}
+	f.Fuzz(func(t *testing.T, d int64) {
+		for _, d := range []int64{d, d % (1 << 52), d % 1e12} { // the integer path's range too
+			want := strconv.FormatFloat(max(time.Duration(d), 0).Seconds(), 'f', 3, 64)
+			if got := string(junitSeconds(d).append(nil)); got != want {
+				t.Errorf("junitSeconds(%d) = %s, FormatFloat: %s", d, got, want)
+			}
+		}
+	})
+}
+
+func FuzzDecimal(f *testing.F) {
+	for _, v := range awkwardFloats {
+		f.Add(v)
+	}
+	f.Add(float64(1<<53 - 1))
+	f.Add(float64(1 << 53))
+	f.Add(-4503599627370497.0)
+	f.Fuzz(func(t *testing.T, v float64) {
+		for _, v := range []float64{v, math.Trunc(v), math.Mod(math.Trunc(v), 1<<54)} {
+			if got, want := string(appendDecimal(nil, v)), strconv.FormatFloat(v, 'f', -1, 64); got != want {
+				t.Errorf("appendDecimal(%v) = %s, FormatFloat: %s", v, got, want)
+			}
+		}
+	})
+}
+
+// FuzzXMLFit: xmlText's one-pass test agrees with its three passes.
+func FuzzXMLFit(f *testing.F) {
+	for _, s := range awkward {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		slow := nonCharacters.Replace(strings.ToValidUTF8(sanitize(s, true), "\uFFFD"))
+		if got := xmlFit(s); got != (slow == s) {
+			t.Errorf("xmlFit(%q) = %v, but xmlText gives %q", s, got, slow)
 		}
 	})
 }

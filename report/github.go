@@ -107,7 +107,7 @@ func (g *githubReporter) Report(w io.Writer, r *result.Report) error {
 		case result.OK, result.Skip:
 			continue
 		}
-		msg := strings.TrimRight(c.Message, " \t\r\n")
+		msg := trimBlanks(c.Message)
 		if c.Backtrace != "" {
 			msg = strings.TrimLeft(msg+"\n"+strings.TrimRight(c.Backtrace, "\n"), "\n")
 		}

@@ -327,10 +327,11 @@ func appendJSONStrings(b []byte, indent string, ss []string) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// jsonPlain marks the ASCII bytes a JSON string holds as they are.
-var jsonPlain = func() (t [utf8.RuneSelf]bool) {
+// jsonPlain marks the ASCII bytes a JSON string holds as they are; the
+// others, and the bytes of multi-byte characters, are looked at again.
+var jsonPlain = func() (t [256]bool) {
 	for c := range t {
-		t[c] = c >= 0x20 && c != '"' && c != '\\'
+		t[c] = c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\'
 	}
 	return t
 }()
@@ -350,11 +351,11 @@ func appendJSONString(b []byte, s string) []byte {
 func appendJSONText(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
+		if jsonPlain[s[i]] {
+			i++
+			continue
+		}
 		if c := s[i]; c < utf8.RuneSelf {
-			if jsonPlain[c] {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '\\', '"':
@@ -398,16 +399,13 @@ func appendJSONText(b []byte, s string) []byte {
 // like %g, but with exponents only below 1e-6 and from 1e21 on, and
 // without padding the exponent to two digits.
 func appendJSONFloat(b []byte, f float64) []byte {
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
+	if abs := math.Abs(f); abs == 0 || abs >= 1e-6 && abs < 1e21 {
+		return appendDecimal(b, f)
 	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' { // e-09 to e-9
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
+	b = strconv.AppendFloat(b, f, 'e', -1, 64)
+	if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' { // e-09 to e-9
+		b[n-2] = b[n-1]
+		b = b[:n-1]
 	}
 	return b
 }

@@ -5,7 +5,11 @@ package report
 // before writing it would hold it twice (the report, then its text) or
 // more (a buffer that doubled as it grew).
 
-import "io"
+import (
+	"io"
+	"math"
+	"strconv"
+)
 
 // streamChunk is how much a format gathers before it writes on. A report
 // smaller than this (nearly all of them) is one Write, which is what the
@@ -63,4 +67,14 @@ func (s *stream) WriteByte(c byte) error {
 func (s *stream) Write(p []byte) (int, error) {
 	s.b = append(s.b, p...)
 	return len(p), nil
+}
+
+// appendDecimal appends v as strconv.AppendFloat(b, v, 'f', -1, 64) does —
+// exactly, without an exponent — taking the integer shortcut for the
+// whole numbers most metrics are (FuzzDecimal compares the two).
+func appendDecimal(b []byte, v float64) []byte {
+	if v == math.Trunc(v) && math.Abs(v) < 1<<53 && !(v == 0 && math.Signbit(v)) {
+		return strconv.AppendInt(b, int64(v), 10)
+	}
+	return strconv.AppendFloat(b, v, 'f', -1, 64)
 }

@@ -270,14 +270,7 @@ func oneLine(s string) string { return sanitize(s, false) }
 // or overwrite the terminal. Tabs are kept; newlines are kept when
 // keepNewlines, a CRLF counting as one newline.
 func sanitize(s string, keepNewlines bool) string {
-	clean := true
-	for _, r := range s {
-		if isControl(r) && r != '\t' && (r != '\n' || !keepNewlines) {
-			clean = false
-			break
-		}
-	}
-	if clean {
+	if sanitized(s, keepNewlines) {
 		return s
 	}
 	if keepNewlines {
@@ -299,6 +292,44 @@ func sanitize(s string, keepNewlines bool) string {
 		}
 	}
 	return b.String()
+}
+
+// sanitized reports whether sanitize would return s as it is. It looks at
+// bytes, not runes, which every format's hot loop can afford: the
+// characters sanitize changes are ASCII, or C1 controls, which UTF-8
+// writes only as 0xC2 followed by 0x80–0x9F (0xC2 is never a continuation
+// byte, so it always starts a character).
+func sanitized(s string, keepNewlines bool) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; suspect[c] && (c != '\t' && (c != '\n' || !keepNewlines) && c != 0xC2 ||
+			c == 0xC2 && i+1 < len(s) && s[i+1] >= 0x80 && s[i+1] < 0xA0) {
+			return false
+		}
+	}
+	return true
+}
+
+// suspect marks the bytes sanitized looks at twice: ASCII controls, DEL,
+// and 0xC2, the first byte of the C1 controls.
+var suspect = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c < 0x20 || c == 0x7f || c == 0xC2
+	}
+	return t
+}()
+
+// trimBlanks is strings.TrimRight(s, " \t\r\n"), without building the
+// cutset's table on every call.
+func trimBlanks(s string) string {
+	for len(s) > 0 {
+		switch s[len(s)-1] {
+		case ' ', '\t', '\r', '\n':
+			s = s[:len(s)-1]
+			continue
+		}
+		break
+	}
+	return s
 }
 
 // isControl reports C0 and C1 control characters and DEL.
