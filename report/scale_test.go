@@ -25,6 +25,12 @@ func manyChecks(n int) *result.Report {
 	return r
 }
 
+// scaleOptions are what the scale tests give every format: the github
+// format also writes its step summary and outputs, as it does in Actions.
+func scaleOptions() Options {
+	return Options{Getenv: noEnv, GitHub: &GitHubFiles{Summary: io.Discard, SummaryRoom: GitHubSummaryLimit, Output: io.Discard}}
+}
+
 // TestReportersLinearAllocations fails when a format's allocations per
 // check grow with the number of checks: 10,000 checks may cost at most
 // 1.5 times per check what 1,000 do.
@@ -34,7 +40,7 @@ func TestReportersLinearAllocations(t *testing.T) {
 	}
 	small, large := manyChecks(1000), manyChecks(10000)
 	for _, name := range Names() {
-		rep, err := New(name, Options{Getenv: noEnv})
+		rep, err := New(name, scaleOptions())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,7 +64,7 @@ func BenchmarkReporters(b *testing.B) {
 	for _, n := range []int{1000, 10000, 100000} {
 		r := manyChecks(n)
 		for _, name := range Names() {
-			rep, _ := New(name, Options{Getenv: noEnv})
+			rep, _ := New(name, scaleOptions())
 			b.Run(fmt.Sprintf("%s/%d", name, n), func(b *testing.B) {
 				b.ReportAllocs()
 				var size countingWriter
