@@ -27,7 +27,7 @@ import (
 // is unchanged, so a secret in it is still the same bytes for the
 // scrubber; only the backslash is new.
 func NoCommands(s string) string {
-	if !strings.Contains(s, "::") && !strings.Contains(s, "##[") {
+	if !mayCommand(s) {
 		return s
 	}
 	s = strings.ReplaceAll(s, "##[", `##\[`)
@@ -72,6 +72,54 @@ func runnerSpace(r rune) bool {
 	return unicode.IsSpace(r) || r == '\u200b' || r == '\u180e' || r == '\ufeff'
 }
 
-// withoutCommands returns a copy of r whose every text a format may write
-// has been through NoCommands. r itself is not changed.
-func withoutCommands(r *result.Report) *result.Report { return r.MapText(NoCommands) }
+// mayCommand reports whether NoCommands may change s. It looks for the
+// single bytes first, which is most of the time all it takes.
+func mayCommand(s string) bool {
+	if i := strings.IndexByte(s, ':'); i >= 0 && strings.Contains(s[i:], "::") {
+		return true
+	}
+	i := strings.IndexByte(s, '#')
+	return i >= 0 && strings.Contains(s[i:], "##[")
+}
+
+// withoutCommands returns r with every text a format may write through
+// NoCommands. r itself is not changed: when no text needs it, the usual
+// case, the result is r itself, since a copy of 100,000 checks took as
+// long as writing them; else it is a copy.
+func withoutCommands(r *result.Report) *result.Report {
+	if !hasCommands(r) {
+		return r
+	}
+	return r.MapText(NoCommands)
+}
+
+// hasCommands reports whether NoCommands would change any of the texts
+// that Report.MapText maps (TestHasCommandsSeesEveryText keeps the two
+// lists in step).
+func hasCommands(r *result.Report) bool {
+	if mayCommand(r.Script) || mayCommand(r.Incomplete) || mayCommand(r.Host) {
+		return true
+	}
+	for _, d := range r.Errors {
+		if mayCommand(d.File) || mayCommand(d.Msg) {
+			return true
+		}
+	}
+	for i := range r.Checks {
+		c := &r.Checks[i]
+		if mayCommand(c.Name) || mayCommand(c.Message) || mayCommand(c.Backtrace) || mayCommand(c.File) {
+			return true
+		}
+		for _, t := range c.Tags {
+			if mayCommand(t) {
+				return true
+			}
+		}
+		for _, m := range c.Metrics {
+			if mayCommand(m.Name) || mayCommand(m.Unit) || mayCommand(m.Warn) || mayCommand(m.Crit) {
+				return true
+			}
+		}
+	}
+	return false
+}

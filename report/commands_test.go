@@ -1,6 +1,7 @@
 package report
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -98,6 +99,62 @@ func TestNoCommands(t *testing.T) {
 		}
 		if got := NoCommands(tt.in); runnerCommand(got) {
 			t.Errorf("NoCommands(%q) = %q is still a command", tt.in, got)
+		}
+	}
+}
+
+// TestHasCommandsSeesEveryText: withoutCommands skips its copy when
+// hasCommands finds nothing, so hasCommands must look at every text of a
+// report. Each string field, found by reflection (a field added to result
+// later included), gets a workflow command in turn.
+func TestHasCommandsSeesEveryText(t *testing.T) {
+	base := func() *result.Report {
+		return &result.Report{
+			Script: "g.star", Host: "h", Incomplete: "i",
+			Errors: []result.Diagnostic{{File: "g.star", Msg: "m"}},
+			Checks: []result.CheckResult{{
+				Name: "n", Message: "m", Backtrace: "b", File: "f", Tags: []string{"t"},
+				Metrics: []result.Metric{{Name: "n", Unit: "u", Warn: "w", Crit: "c"}},
+			}},
+		}
+	}
+	if hasCommands(base()) {
+		t.Fatal("hasCommands: true for a report without commands")
+	}
+	var fields []string
+	var visit func(v reflect.Value, path string, set func(v reflect.Value, path string))
+	visit = func(v reflect.Value, path string, set func(reflect.Value, string)) {
+		switch v.Kind() {
+		case reflect.String:
+			set(v, path)
+		case reflect.Slice:
+			for i := range v.Len() {
+				visit(v.Index(i), path+"[]", set)
+			}
+		case reflect.Struct:
+			for i := range v.NumField() {
+				if f := v.Type().Field(i); f.IsExported() {
+					visit(v.Field(i), path+"."+f.Name, set)
+				}
+			}
+		}
+	}
+	visit(reflect.ValueOf(base()).Elem(), "Report", func(_ reflect.Value, path string) { fields = append(fields, path) })
+	if len(fields) < 14 {
+		t.Fatalf("found only %d text fields: %q", len(fields), fields)
+	}
+	for _, field := range fields {
+		r := base()
+		visit(reflect.ValueOf(r).Elem(), "Report", func(v reflect.Value, path string) {
+			if path == field {
+				v.SetString("x\n::error::y")
+			}
+		})
+		if !hasCommands(r) {
+			t.Errorf("hasCommands does not look at %s", field)
+		}
+		if withoutCommands(r) == r {
+			t.Errorf("%s: withoutCommands returned the report itself", field)
 		}
 	}
 }

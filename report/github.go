@@ -75,30 +75,33 @@ func newGitHub(opts Options) Reporter {
 	return g
 }
 
-// Report writes the workflow commands to w in a single Write, then appends
-// to $GITHUB_STEP_SUMMARY and $GITHUB_OUTPUT when they are set.
+// Report writes the workflow commands to w, streamed (see stream), then
+// appends to $GITHUB_STEP_SUMMARY and $GITHUB_OUTPUT when they are set.
 func (g *githubReporter) Report(w io.Writer, r *result.Report) error {
-	var b, masks strings.Builder
+	var masks []byte
 	for _, m := range g.masks {
-		masks.WriteString("::add-mask::" + escapeData(m) + "\n")
+		masks = append(masks, "::add-mask::"+escapeData(m)+"\n"...)
 	}
+	s := newStream(w)
 	if g.maskWriter != nil {
-		if _, err := io.WriteString(g.maskWriter, masks.String()); err != nil {
+		if _, err := g.maskWriter.Write(masks); err != nil {
 			return err
 		}
 	} else {
-		b.WriteString(masks.String())
+		s.b = append(s.b, masks...)
 	}
+	files := annotationFiles{workspace: g.getenv("GITHUB_WORKSPACE")}
 	for _, e := range r.Errors {
-		b.WriteString(g.loadErrorCommand(e))
+		s.b = append(s.b, loadErrorCommand(e, &files)...)
 	}
 	if len(r.Errors) == 0 && len(r.Checks) == 0 {
-		b.WriteString(command("error", "no checks registered", "title", "infra-guard"))
+		s.b = appendCommand(s.b, "error", "no checks registered", "title", "infra-guard")
 	}
 	if r.Incomplete != "" {
-		b.WriteString(command("error", "run incomplete: "+r.Incomplete, "title", "infra-guard"))
+		s.b = appendCommand(s.b, "error", "run incomplete: "+r.Incomplete, "title", "infra-guard")
 	}
-	for _, c := range r.Checks {
+	for i := range r.Checks {
+		c := &r.Checks[i]
 		st := c.Status.Valid()
 		kind := "error"
 		switch st {
@@ -107,25 +110,26 @@ func (g *githubReporter) Report(w io.Writer, r *result.Report) error {
 		case result.OK, result.Skip:
 			continue
 		}
-		msg := strings.TrimRight(c.Message, " \t\r\n")
+		msg := trimBlanks(c.Message)
 		if c.Backtrace != "" {
 			msg = strings.TrimLeft(msg+"\n"+strings.TrimRight(c.Backtrace, "\n"), "\n")
 		}
 		if msg == "" {
-			msg = problemMessage(c)
+			msg = problemMessage(*c)
 		}
-		props := []string{}
-		if file := g.annotationFile(c.File); file != "" {
-			props = append(props, "file", file)
-			if c.Line > 0 {
-				props = append(props, "line", strconv.Itoa(c.Line))
-			}
+		title := oneLine(c.Name) + " (" + st.String() + ")"
+		switch file := files.of(c.File); {
+		case file != "" && c.Line > 0:
+			s.b = appendCommand(s.b, kind, msg, "file", file, "line", strconv.Itoa(c.Line), "title", title)
+		case file != "":
+			s.b = appendCommand(s.b, kind, msg, "file", file, "title", title)
+		default:
+			s.b = appendCommand(s.b, kind, msg, "title", title)
 		}
-		props = append(props, "title", oneLine(c.Name)+" ("+st.String()+")")
-		b.WriteString(command(kind, msg, props...))
+		s.mark()
 	}
-	b.WriteString("infra-guard: " + (&textReporter{}).summary(r) + "\n")
-	if _, err := io.WriteString(w, b.String()); err != nil {
+	s.b = append(s.b, "infra-guard: "+(&textReporter{}).summary(r)+"\n"...)
+	if err := s.end(); err != nil {
 		return err
 	}
 
@@ -146,11 +150,11 @@ func (g *githubReporter) Report(w io.Writer, r *result.Report) error {
 }
 
 // loadErrorCommand annotates a load error at its place, as far as it is known.
-func (g *githubReporter) loadErrorCommand(d result.Diagnostic) string {
+func loadErrorCommand(d result.Diagnostic, files *annotationFiles) string {
 	if d.File == "" {
 		return command("error", d.Msg, "title", "load error")
 	}
-	props := []string{"file", g.annotationFile(d.File)}
+	props := []string{"file", files.of(d.File)}
 	if d.Line > 0 {
 		props = append(props, "line", strconv.Itoa(d.Line))
 		if d.Col > 0 {
@@ -160,13 +164,26 @@ func (g *githubReporter) loadErrorCommand(d result.Diagnostic) string {
 	return command("error", d.Msg, append(props, "title", "load error")...)
 }
 
-// annotationFile makes file relative to $GITHUB_WORKSPACE, as annotations
-// want it, when it lies inside; otherwise it is returned as is.
-func (g *githubReporter) annotationFile(file string) string {
-	ws := g.getenv("GITHUB_WORKSPACE")
-	if ws == "" || file == "" {
+// annotationFiles makes files relative to $GITHUB_WORKSPACE, as
+// annotations want them, when they lie inside; otherwise they are
+// returned as they are. It remembers the last file: checks mostly share
+// one, and each answer takes a getwd.
+type annotationFiles struct {
+	workspace string
+	last, rel string
+}
+
+func (a *annotationFiles) of(file string) string {
+	if a.workspace == "" || file == "" {
 		return file
 	}
+	if file != a.last {
+		a.last, a.rel = file, relativeTo(a.workspace, file)
+	}
+	return a.rel
+}
+
+func relativeTo(ws, file string) string {
 	abs, err := filepath.Abs(file)
 	if err != nil {
 		return file
@@ -182,18 +199,24 @@ func (g *githubReporter) annotationFile(file string) string {
 // @actions/core does: the message's % CR LF, and also : and , in the
 // property values. Control characters are shown escaped, as in text.
 func command(kind, msg string, props ...string) string {
-	var b strings.Builder
-	b.WriteString("::" + kind)
+	return string(appendCommand(nil, kind, msg, props...))
+}
+
+// appendCommand appends command(kind, msg, props...).
+func appendCommand(b []byte, kind, msg string, props ...string) []byte {
+	b = append(append(b, "::"...), kind...)
 	for i := 0; i+1 < len(props); i += 2 {
 		if i == 0 {
-			b.WriteByte(' ')
+			b = append(b, ' ')
 		} else {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		b.WriteString(props[i] + "=" + escapeProperty(sanitize(props[i+1], true)))
+		b = append(append(b, props[i]...), '=')
+		b = append(b, escapeProperty(sanitize(props[i+1], true))...)
 	}
-	b.WriteString("::" + escapeData(sanitize(msg, true)) + "\n")
-	return b.String()
+	b = append(b, "::"...)
+	b = append(b, escapeData(sanitize(msg, true))...)
+	return append(b, '\n')
 }
 
 // The escapers are built once: a Replacer per call was most of what the
@@ -239,41 +262,42 @@ func (g *githubReporter) summary(r *result.Report, budget int) string {
 		return ""
 	}
 
-	rows := make([]string, len(r.Checks))
-	for i, c := range r.Checks {
-		st := c.Status.Valid()
-		rows[i] = "| " + githubEmoji[st] + " " + strings.ToUpper(st.String()) +
-			" | " + mdCell(c.Name) +
-			" | " + mdText(humanDuration(c.Duration)) +
-			" | " + mdCell(c.Message) + " |\n"
+	// Keep rows worst first, else in report order, until the budget is
+	// spent; each row is made only when its turn comes, so 100,000
+	// checks cost no more rows than fit.
+	type row struct {
+		check int
+		text  string
 	}
-	// Keep rows worst first until the budget is spent.
-	order := make([]int, len(rows))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		return r.Checks[b].Status.Valid().Severity() - r.Checks[a].Status.Valid().Severity()
-	})
-	keep := make([]bool, len(rows))
-	used, kept := head.Len(), 0
-	for _, i := range order {
-		if used+len(rows[i])+noteRoom > budget {
-			break
+	var kept []row
+	used := head.Len()
+rows:
+	for _, st := range []result.Status{result.Fail, result.Unknown, result.Warn, result.OK, result.Skip} { // by Severity
+		for i := range r.Checks {
+			c := &r.Checks[i]
+			if c.Status.Valid() != st {
+				continue
+			}
+			text := "| " + githubEmoji[st] + " " + upperStatus[st] +
+				" | " + mdCell(c.Name) +
+				" | " + mdText(humanDuration(c.Duration)) +
+				" | " + mdCell(c.Message) + " |\n"
+			if used+len(text)+noteRoom > budget {
+				break rows
+			}
+			kept = append(kept, row{i, text})
+			used += len(text)
 		}
-		keep[i] = true
-		used += len(rows[i])
-		kept++
 	}
+	slices.SortFunc(kept, func(a, b row) int { return a.check - b.check })
 	var b strings.Builder
+	b.Grow(used + noteRoom)
 	b.WriteString(head.String())
-	for i, row := range rows {
-		if keep[i] {
-			b.WriteString(row)
-		}
+	for _, row := range kept {
+		b.WriteString(row.text)
 	}
-	if kept < len(rows) {
-		fmt.Fprintf(&b, note, len(rows)-kept, len(rows))
+	if len(kept) < len(r.Checks) {
+		fmt.Fprintf(&b, note, len(r.Checks)-len(kept), len(r.Checks))
 	}
 	b.WriteByte('\n')
 	return b.String()

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,6 +25,12 @@ func manyChecks(n int) *result.Report {
 	return r
 }
 
+// scaleOptions are what the scale tests give every format: the github
+// format also writes its step summary and outputs, as it does in Actions.
+func scaleOptions() Options {
+	return Options{Getenv: noEnv, GitHub: &GitHubFiles{Summary: io.Discard, SummaryRoom: GitHubSummaryLimit, Output: io.Discard}}
+}
+
 // TestReportersLinearAllocations fails when a format's allocations per
 // check grow with the number of checks: 10,000 checks may cost at most
 // 1.5 times per check what 1,000 do.
@@ -33,7 +40,7 @@ func TestReportersLinearAllocations(t *testing.T) {
 	}
 	small, large := manyChecks(1000), manyChecks(10000)
 	for _, name := range Names() {
-		rep, err := New(name, Options{Getenv: noEnv})
+		rep, err := New(name, scaleOptions())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,20 +55,45 @@ func TestReportersLinearAllocations(t *testing.T) {
 }
 
 // BenchmarkReporters renders each format at 1k, 10k and 100k checks; the
-// text format is the floor the others are compared with.
+// text format is the floor the others are compared with (target: at most
+// 1.6 times its time at 100k, bench/README.md). Besides wall time it
+// reports cpu-ms/op, the process's CPU time (GC included) per report,
+// which a machine loaded by others inflates less than wall time; and
+// MB/op, the size of the report.
 func BenchmarkReporters(b *testing.B) {
 	for _, n := range []int{1000, 10000, 100000} {
 		r := manyChecks(n)
 		for _, name := range Names() {
-			rep, _ := New(name, Options{Getenv: noEnv})
+			rep, _ := New(name, scaleOptions())
 			b.Run(fmt.Sprintf("%s/%d", name, n), func(b *testing.B) {
 				b.ReportAllocs()
+				var size countingWriter
+				if err := rep.Report(&size, r); err != nil {
+					b.Fatal(err)
+				}
+				cpu := processCPU()
 				for b.Loop() {
 					if err := rep.Report(io.Discard, r); err != nil {
 						b.Fatal(err)
 					}
 				}
+				b.ReportMetric(float64((processCPU()-cpu).Microseconds())/1e3/float64(b.N), "cpu-ms/op")
+				b.ReportMetric(float64(size.n)/1e6, "MB/op")
 			})
 		}
 	}
+}
+
+// processCPU is the user and system time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+type countingWriter struct{ n int }
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.n += len(p)
+	return len(p), nil
 }

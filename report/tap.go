@@ -31,6 +31,7 @@ package report
 import (
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -44,21 +45,21 @@ var _ Reporter = (*tapReporter)(nil)
 
 func newTAP(opts Options) Reporter { return &tapReporter{warnAsFailure: opts.WarnAsFailure} }
 
-// Report writes r as a TAP 14 document in a single Write.
+// Report writes r as a TAP 14 document, streamed (see stream).
 func (t *tapReporter) Report(w io.Writer, r *result.Report) error {
 	r = withoutCommands(r) // the report may be read by a GitHub runner
-	var b strings.Builder
-	b.WriteString("TAP version 14\n")
+	s := newStream(w)
+	s.b = append(s.b, "TAP version 14\n"...)
 	summary := "# " + (&textReporter{}).summary(r) + "\n"
 
 	if len(r.Errors) > 0 || len(r.Checks) == 0 {
 		// Nothing ran: the errors as comments, then a bail out.
 		for _, e := range r.Errors {
 			for _, l := range lines(e.String()) {
-				b.WriteString(strings.TrimRight("# "+l, " ") + "\n")
+				s.b = append(s.b, strings.TrimRight("# "+l, " ")+"\n"...)
 			}
 		}
-		b.WriteString(summary)
+		s.b = append(s.b, summary...)
 		reason := "no checks registered"
 		if len(r.Errors) > 0 {
 			reason = firstLine(r.Errors[0].String())
@@ -66,87 +67,111 @@ func (t *tapReporter) Report(w io.Writer, r *result.Report) error {
 				reason += " (and " + plural(n, "more load error") + ")"
 			}
 		}
-		b.WriteString("Bail out! " + tapEscape(reason) + "\n")
-		_, err := io.WriteString(w, b.String())
-		return err
+		s.b = append(s.b, "Bail out! "+tapEscape(reason)+"\n"...)
+		return s.end()
 	}
 
-	b.WriteString("1.." + strconv.Itoa(len(r.Checks)) + "\n")
-	for i, c := range r.Checks {
-		st := c.Status.Valid()
-		ok := "ok"
-		if st == result.Fail || st == result.Unknown || st == result.Warn && t.warnAsFailure {
-			ok = "not ok"
-		}
-		b.WriteString(ok + " " + strconv.Itoa(i+1) + " - " + tapEscape(oneLine(c.Name)))
-		switch st {
-		case result.Skip:
-			b.WriteString(directive("SKIP", c.Message))
-		case result.Warn:
-			b.WriteString(directive("WARN", c.Message))
-		}
-		b.WriteByte('\n')
-
-		y := yamlWriter{b: &b, indent: "  "}
-		b.WriteString("  ---\n")
-		y.plain("status", st.String())
-		y.str("message", c.Message)
-		y.plain("duration_ms", yamlFloat(millis(c.Duration)))
-		if len(c.Metrics) == 0 {
-			y.plain("metrics", "{}")
-		} else {
-			// A YAML mapping cannot repeat a key: of two metrics with one
-			// name (worst() merges them) the last wins, as in json.
-			last := map[string]float64{}
-			for _, m := range c.Metrics {
-				last[m.Name] = m.Value
-			}
-			y.key("metrics")
-			b.WriteByte('\n')
-			for _, m := range c.Metrics {
-				if v, ok := last[m.Name]; ok {
-					y.plain("  "+yamlQuote(m.Name), yamlFloat(v))
-					delete(last, m.Name)
-				}
-			}
-		}
-		if loc := location(c.File, c.Line); loc != "" {
-			y.str("location", loc)
-		}
-		if len(c.Tags) > 0 {
-			q := make([]string, len(c.Tags))
-			for i, tag := range c.Tags {
-				q[i] = yamlQuote(tag)
-			}
-			y.plain("tags", "["+strings.Join(q, ", ")+"]")
-		}
-		if c.Backtrace != "" {
-			y.str("backtrace", c.Backtrace)
-		}
-		b.WriteString("  ...\n")
+	s.b = append(s.b, "1.."...)
+	s.b = strconv.AppendInt(s.b, int64(len(r.Checks)), 10)
+	s.b = append(s.b, '\n')
+	for i := range r.Checks {
+		s.b = t.appendPoint(s.b, i+1, &r.Checks[i])
+		s.mark()
 	}
-	b.WriteString(summary)
+	s.b = append(s.b, summary...)
 	if r.Incomplete != "" {
-		b.WriteString("Bail out! " + tapEscape("run incomplete: "+oneLine(r.Incomplete)) + "\n")
+		s.b = append(s.b, "Bail out! "+tapEscape("run incomplete: "+oneLine(r.Incomplete))+"\n"...)
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return s.end()
 }
 
-// directive is " # NAME reason", the reason being the first line of msg.
-func directive(name, msg string) string {
-	if reason := firstLine(msg); reason != "" {
-		return " # " + name + " " + tapEscape(reason)
+// appendPoint appends check c as test point n with its YAML block.
+func (t *tapReporter) appendPoint(b []byte, n int, c *result.CheckResult) []byte {
+	st := c.Status.Valid()
+	if st == result.Fail || st == result.Unknown || st == result.Warn && t.warnAsFailure {
+		b = append(b, "not "...)
 	}
-	return " # " + name
+	b = append(b, "ok "...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	b = append(b, " - "...)
+	b = append(b, tapEscape(oneLine(c.Name))...)
+	switch st {
+	case result.Skip:
+		b = appendDirective(b, "SKIP", c.Message)
+	case result.Warn:
+		b = appendDirective(b, "WARN", c.Message)
+	}
+	b = append(b, "\n  ---\n"...)
+	b = appendYAMLPlain(b, "status", st.String())
+	b = appendYAMLStr(b, "message", c.Message)
+	b = appendYAMLKey(b, "duration_ms")
+	b = appendYAMLFloat(append(b, ' '), millis(c.Duration))
+	b = append(b, '\n')
+	if len(c.Metrics) == 0 {
+		b = appendYAMLPlain(b, "metrics", "{}")
+	} else {
+		// A YAML mapping cannot repeat a key: of two metrics with one
+		// name (worst() merges them) the first place and the last value
+		// win, as in json.
+		b = append(appendYAMLKey(b, "metrics"), '\n')
+		for i, m := range c.Metrics {
+			if slices.ContainsFunc(c.Metrics[:i], func(e result.Metric) bool { return e.Name == m.Name }) {
+				continue
+			}
+			v := m.Value
+			for _, later := range c.Metrics[i+1:] {
+				if later.Name == m.Name {
+					v = later.Value
+				}
+			}
+			b = appendYAMLQuote(append(b, yamlIndent+"  "...), m.Name)
+			b = appendYAMLFloat(append(b, ": "...), v)
+			b = append(b, '\n')
+		}
+	}
+	switch {
+	case strings.ContainsRune(c.File, '\n'): // perhaps a block
+		b = appendYAMLStr(b, "location", location(c.File, c.Line))
+	case c.File != "": // location(c.File, c.Line) quoted, without making it
+		b = append(appendYAMLKey(b, "location"), ` "`...)
+		b = appendYAMLQuoted(b, c.File)
+		if c.Line > 0 {
+			b = strconv.AppendInt(append(b, ':'), int64(c.Line), 10)
+		}
+		b = append(b, "\"\n"...)
+	}
+	if len(c.Tags) > 0 {
+		b = append(appendYAMLKey(b, "tags"), " ["...)
+		for i, tag := range c.Tags {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = appendYAMLQuote(b, tag)
+		}
+		b = append(b, "]\n"...)
+	}
+	if c.Backtrace != "" {
+		b = appendYAMLStr(b, "backtrace", c.Backtrace)
+	}
+	return append(b, "  ...\n"...)
+}
+
+// appendDirective appends " # NAME reason", the reason being the first
+// line of msg.
+func appendDirective(b []byte, name, msg string) []byte {
+	b = append(b, " # "...)
+	b = append(b, name...)
+	if reason := firstLine(msg); reason != "" {
+		b = append(b, ' ')
+		b = append(b, tapEscape(reason)...)
+	}
+	return b
 }
 
 // firstLine is the first non-blank line of s, sanitized and trimmed.
 func firstLine(s string) string {
-	if ls := lines(s); len(ls) > 0 {
-		return strings.TrimSpace(ls[0])
-	}
-	return ""
+	first, _, _ := strings.Cut(displayText(s), "\n")
+	return strings.TrimSpace(first)
 }
 
 var tapEscaper = strings.NewReplacer(`\`, `\\`, `#`, `\#`)
@@ -154,30 +179,36 @@ var tapEscaper = strings.NewReplacer(`\`, `\\`, `#`, `\#`)
 // tapEscape escapes the two characters TAP 14 lets a description or reason
 // escape: "\" and "#", so a "#" in a name never starts a directive.
 func tapEscape(s string) string {
+	if strings.IndexByte(s, '\\') < 0 && strings.IndexByte(s, '#') < 0 {
+		return s
+	}
 	return tapEscaper.Replace(s)
 }
 
-// yamlWriter writes "key: value" lines of a YAML diagnostics block, each
-// line prefixed by indent (TAP's two spaces).
-type yamlWriter struct {
-	b      *strings.Builder
-	indent string
+// The YAML diagnostics block is "key: value" lines, each indented by
+// TAP's two spaces.
+const yamlIndent = "  "
+
+func appendYAMLKey(b []byte, k string) []byte {
+	b = append(b, yamlIndent...)
+	b = append(b, k...)
+	return append(b, ':')
 }
 
-func (y yamlWriter) key(k string) { y.b.WriteString(y.indent + k + ":") }
-
-// plain writes a value that is already valid YAML.
-func (y yamlWriter) plain(k, v string) {
-	y.key(k)
-	y.b.WriteString(" " + v + "\n")
+// appendYAMLPlain appends a value that is already valid YAML.
+func appendYAMLPlain(b []byte, k, v string) []byte {
+	b = append(appendYAMLKey(b, k), ' ')
+	b = append(b, v...)
+	return append(b, '\n')
 }
 
-// str writes a string: a literal block ("|") when it has several lines
-// that a block can carry exactly, else a double-quoted scalar.
-func (y yamlWriter) str(k, s string) {
+// appendYAMLStr appends a string: a literal block ("|") when it has
+// several lines that a block can carry exactly, else a double-quoted
+// scalar.
+func appendYAMLStr(b []byte, k, s string) []byte {
 	if !blockSafe(s) {
-		y.plain(k, yamlQuote(s))
-		return
+		b = appendYAMLQuote(append(appendYAMLKey(b, k), ' '), s)
+		return append(b, '\n')
 	}
 	body := strings.TrimRight(s, "\n")
 	trailing := len(s) - len(body)
@@ -188,17 +219,20 @@ func (y yamlWriter) str(k, s string) {
 	case trailing > 1:
 		chomp = "+" // keep: all of them
 	}
-	y.plain(k, "|"+chomp)
+	b = appendYAMLPlain(b, k, "|"+chomp)
 	for _, l := range strings.Split(body, "\n") {
 		if l == "" {
-			y.b.WriteString(y.indent + "\n")
+			b = append(b, yamlIndent+"\n"...)
 			continue
 		}
-		y.b.WriteString(y.indent + "  " + l + "\n")
+		b = append(b, yamlIndent+"  "...)
+		b = append(b, l...)
+		b = append(b, '\n')
 	}
 	for range trailing - 1 {
-		y.b.WriteString(y.indent + "\n")
+		b = append(b, yamlIndent+"\n"...)
 	}
+	return b
 }
 
 // blockSafe reports whether s has several lines and a YAML literal block
@@ -238,51 +272,71 @@ func yamlPrintable(r rune) bool {
 	return true
 }
 
-// yamlQuote writes s as a double-quoted scalar using only the escapes YAML
-// and JSON share (\" \\ \n \r \t \uXXXX), so it is also a JSON string.
-// Invalid UTF-8 becomes U+FFFD.
-func yamlQuote(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		default:
-			if yamlPrintable(r) {
-				b.WriteRune(r)
-				continue
-			}
-			if r == utf8.RuneError {
-				r = 0xfffd
-			}
-			b.WriteString(`\u`)
-			h := strconv.FormatInt(int64(r), 16)
-			b.WriteString(strings.Repeat("0", 4-len(h)) + h)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
+// appendYAMLQuote appends s as a double-quoted scalar using only the
+// escapes YAML and JSON share (\" \\ \n \r \t \uXXXX), so it is also a JSON
+// string. Invalid UTF-8 becomes U+FFFD.
+func appendYAMLQuote(b []byte, s string) []byte {
+	b = append(b, '"')
+	b = appendYAMLQuoted(b, s)
+	return append(b, '"')
 }
 
-// yamlFloat writes v as a YAML number without an exponent, which YAML 1.1
-// parsers (PyYAML, SnakeYAML) would otherwise read as a string.
-func yamlFloat(v float64) string {
+// appendYAMLQuoted appends s escaped as appendYAMLQuote does, without the
+// quotes.
+func appendYAMLQuoted(b []byte, s string) []byte {
+	for i := 0; i < len(s); {
+		start := i
+		for i < len(s) && yamlPlain[s[i]] {
+			i++
+		}
+		b = append(b, s[start:i]...)
+		if i == len(s) {
+			break
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		switch r {
+		case '"':
+			b = append(b, `\"`...)
+		case '\\':
+			b = append(b, `\\`...)
+		case '\n':
+			b = append(b, `\n`...)
+		case '\r':
+			b = append(b, `\r`...)
+		case '\t':
+			b = append(b, `\t`...)
+		default:
+			if yamlPrintable(r) {
+				b = utf8.AppendRune(b, r)
+				continue
+			}
+			// Every character yamlPrintable refuses is below U+10000.
+			b = append(b, '\\', 'u', hexDigits[r>>12&0xF], hexDigits[r>>8&0xF], hexDigits[r>>4&0xF], hexDigits[r&0xF])
+		}
+	}
+	return b
+}
+
+// yamlPlain marks the ASCII bytes a quoted scalar holds as they are; the
+// others, and the bytes of multi-byte characters, are looked at again.
+var yamlPlain = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 0x20 && c < 0x7f && c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// appendYAMLFloat appends v as a YAML number without an exponent, which
+// YAML 1.1 parsers (PyYAML, SnakeYAML) would otherwise read as a string.
+func appendYAMLFloat(b []byte, v float64) []byte {
 	switch {
 	case math.IsNaN(v):
-		return ".nan"
+		return append(b, ".nan"...)
 	case math.IsInf(v, 1):
-		return ".inf"
+		return append(b, ".inf"...)
 	case math.IsInf(v, -1):
-		return "-.inf"
+		return append(b, "-.inf"...)
 	}
-	return strconv.FormatFloat(v, 'f', -1, 64)
+	return appendDecimal(b, v)
 }

@@ -14,7 +14,6 @@ package report
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -58,37 +57,56 @@ func newText(opts Options) Reporter { return &textReporter{color: opts.Color, qu
 
 // Report writes one line per check in report order (with Quiet, only the
 // checks that did not pass), each load error on a line starting "ERROR ",
-// and a summary line. The whole report is written with a single Write.
+// and a summary line, streaming: see stream.
 func (t *textReporter) Report(w io.Writer, r *result.Report) error {
 	r = withoutCommands(r) // the report may be read by a GitHub runner
-	var b strings.Builder
-
-	checks := r.Checks
-	if t.quiet {
-		checks = slices.DeleteFunc(slices.Clone(checks), func(c result.CheckResult) bool {
-			return c.Status.Valid() == result.OK || c.Status.Valid() == result.Skip
-		})
+	shown := func(c *result.CheckResult) bool {
+		st := c.Status.Valid()
+		return !t.quiet || st != result.OK && st != result.Skip
 	}
+	var dur []byte // one check's duration, reused
 	nameW, durW := 0, minDurWidth
-	for _, c := range checks {
-		nameW = max(nameW, min(utf8.RuneCountInString(oneLine(c.Name)), maxNameWidth))
-		durW = max(durW, len(humanDuration(c.Duration)))
+	for i := range r.Checks {
+		if c := &r.Checks[i]; shown(c) {
+			nameW = max(nameW, min(utf8.RuneCountInString(oneLine(c.Name)), maxNameWidth))
+			dur = appendHumanDuration(dur[:0], c.Duration)
+			durW = max(durW, len(dur))
+		}
 	}
 
-	for _, c := range checks {
-		st := textStatus[c.Status.Valid()]
-		msg := lines(c.Message)
-		line := t.paint(st.color, st.label) + strings.Repeat(" ", labelWidth-len(st.label)) +
-			"  " + padRight(oneLine(c.Name), nameW) +
-			"  " + padLeft(humanDuration(c.Duration), durW)
-		if len(msg) > 0 {
-			line += "  " + msg[0]
-			msg = msg[1:]
+	s := newStream(w)
+	for i := range r.Checks {
+		c := &r.Checks[i]
+		if !shown(c) {
+			continue
 		}
-		b.WriteString(strings.TrimRight(line, " "))
-		b.WriteByte('\n')
-		writeIndented(&b, msg)
-		writeIndented(&b, lines(c.Backtrace))
+		st := textStatus[c.Status.Valid()]
+		b := t.appendPaint(s.b, st.color, st.label)
+		b = appendSpaces(b, labelWidth-len(st.label)+2)
+		name := oneLine(c.Name)
+		b = append(b, name...)
+		b = appendSpaces(b, max(nameW-utf8.RuneCountInString(name), 0)+2)
+		dur = appendHumanDuration(dur[:0], c.Duration)
+		b = appendSpaces(b, durW-len(dur))
+		b = append(b, dur...)
+		if msg := displayText(c.Message); msg != "" {
+			first, rest, more := strings.Cut(msg, "\n")
+			if first = strings.TrimRight(first, " \t"); first != "" {
+				b = append(b, "  "...)
+				b = append(b, first...)
+			}
+			b = append(b, '\n')
+			if more {
+				b = appendIndented(b, rest)
+			}
+		} else {
+			b = append(b, '\n')
+		}
+		if bt := displayText(c.Backtrace); bt != "" {
+			b = appendIndented(b, bt)
+		}
+		s.b = b
+		s.mark()
 	}
 
 	for _, e := range r.Errors {
@@ -96,15 +114,14 @@ func (t *textReporter) Report(w io.Writer, r *result.Report) error {
 		if len(msg) == 0 {
 			msg = []string{"(empty error)"}
 		}
-		b.WriteString(t.paint(ansiRed, "ERROR") + " " + msg[0] + "\n")
-		writeIndented(&b, msg[1:])
+		s.b = t.appendPaint(s.b, ansiRed, "ERROR")
+		s.b = append(s.b, " "+msg[0]+"\n"...)
+		writeIndented(s, msg[1:])
 	}
 
-	b.WriteString(t.summary(r))
-	b.WriteByte('\n')
-
-	_, err := io.WriteString(w, b.String())
-	return err
+	s.b = append(s.b, t.summary(r)...)
+	s.b = append(s.b, '\n')
+	return s.end()
 }
 
 // summary is the last line: counts, total time and exit code, e.g.
@@ -152,10 +169,16 @@ func (t *textReporter) nonzero(n int, word, color string) string {
 }
 
 func (t *textReporter) paint(color, s string) string {
+	return string(t.appendPaint(nil, color, s))
+}
+
+func (t *textReporter) appendPaint(b []byte, color, s string) []byte {
 	if !t.color {
-		return s
+		return append(b, s...)
 	}
-	return color + s + ansiReset
+	b = append(b, color...)
+	b = append(b, s...)
+	return append(b, ansiReset...)
 }
 
 func plural(n int, word string) string {
@@ -167,36 +190,64 @@ func plural(n int, word string) string {
 
 // humanDuration formats d for a person: "0ms", "<1ms", "12ms", "1.2s",
 // "34.5s", "2m5s". It rounds to the precision shown.
-func humanDuration(d time.Duration) string {
+func humanDuration(d time.Duration) string { return string(appendHumanDuration(nil, d)) }
+
+func appendHumanDuration(b []byte, d time.Duration) []byte {
 	switch {
 	case d <= 0:
-		return "0ms"
+		return append(b, "0ms"...)
 	case d < time.Millisecond:
-		return "<1ms"
+		return append(b, "<1ms"...)
 	}
 	if ms := d.Round(time.Millisecond); ms < time.Second {
-		return strconv.FormatInt(ms.Milliseconds(), 10) + "ms"
+		return append(strconv.AppendInt(b, ms.Milliseconds(), 10), "ms"...)
 	}
 	if ds := d.Round(100 * time.Millisecond); ds < time.Minute {
-		return strconv.FormatFloat(ds.Seconds(), 'f', 1, 64) + "s"
+		return append(strconv.AppendFloat(b, ds.Seconds(), 'f', 1, 64), 's')
 	}
-	return d.Round(time.Second).String()
+	return append(b, d.Round(time.Second).String()...)
 }
 
-func writeIndented(b *strings.Builder, ls []string) {
+func writeIndented(w io.StringWriter, ls []string) {
 	for _, l := range ls {
 		if l == "" {
-			b.WriteByte('\n')
+			_, _ = w.WriteString("\n")
 			continue
 		}
-		b.WriteString(indent + l + "\n")
+		_, _ = w.WriteString(indent + l + "\n")
 	}
+}
+
+// appendIndented appends each line of text (display text, see
+// displayText) under the check's name: writeIndented(lines(...)) without
+// the slice of lines.
+func appendIndented(b []byte, text string) []byte {
+	for {
+		l, rest, more := strings.Cut(text, "\n")
+		if l = strings.TrimRight(l, " \t"); l != "" {
+			b = append(b, indent...)
+			b = append(b, l...)
+		}
+		b = append(b, '\n')
+		if !more {
+			return b
+		}
+		text = rest
+	}
+}
+
+// appendSpaces appends n spaces (none when n <= 0).
+func appendSpaces(b []byte, n int) []byte {
+	for range n {
+		b = append(b, ' ')
+	}
+	return b
 }
 
 // lines splits s into display lines: control characters escaped, trailing
 // blanks and trailing empty lines dropped. An empty s has no lines.
 func lines(s string) []string {
-	s = strings.TrimRight(sanitize(s, true), " \t\n")
+	s = displayText(s)
 	if s == "" {
 		return nil
 	}
@@ -207,6 +258,10 @@ func lines(s string) []string {
 	return ls
 }
 
+// displayText is s as lines splits it: control characters escaped,
+// trailing blanks and trailing empty lines dropped.
+func displayText(s string) string { return strings.TrimRight(sanitize(s, true), " \t\n") }
+
 // oneLine is s sanitized for a single line: newlines are escaped too.
 func oneLine(s string) string { return sanitize(s, false) }
 
@@ -215,14 +270,7 @@ func oneLine(s string) string { return sanitize(s, false) }
 // or overwrite the terminal. Tabs are kept; newlines are kept when
 // keepNewlines, a CRLF counting as one newline.
 func sanitize(s string, keepNewlines bool) string {
-	clean := true
-	for _, r := range s {
-		if isControl(r) && r != '\t' && (r != '\n' || !keepNewlines) {
-			clean = false
-			break
-		}
-	}
-	if clean {
+	if sanitized(s, keepNewlines) {
 		return s
 	}
 	if keepNewlines {
@@ -246,19 +294,43 @@ func sanitize(s string, keepNewlines bool) string {
 	return b.String()
 }
 
+// sanitized reports whether sanitize would return s as it is. It looks at
+// bytes, not runes, which every format's hot loop can afford: the
+// characters sanitize changes are ASCII, or C1 controls, which UTF-8
+// writes only as 0xC2 followed by 0x80–0x9F (0xC2 is never a continuation
+// byte, so it always starts a character).
+func sanitized(s string, keepNewlines bool) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; suspect[c] && (c != '\t' && (c != '\n' || !keepNewlines) && c != 0xC2 ||
+			c == 0xC2 && i+1 < len(s) && s[i+1] >= 0x80 && s[i+1] < 0xA0) {
+			return false
+		}
+	}
+	return true
+}
+
+// suspect marks the bytes sanitized looks at twice: ASCII controls, DEL,
+// and 0xC2, the first byte of the C1 controls.
+var suspect = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c < 0x20 || c == 0x7f || c == 0xC2
+	}
+	return t
+}()
+
+// trimBlanks is strings.TrimRight(s, " \t\r\n"), without building the
+// cutset's table on every call.
+func trimBlanks(s string) string {
+	for len(s) > 0 {
+		switch s[len(s)-1] {
+		case ' ', '\t', '\r', '\n':
+			s = s[:len(s)-1]
+			continue
+		}
+		break
+	}
+	return s
+}
+
 // isControl reports C0 and C1 control characters and DEL.
 func isControl(r rune) bool { return r < 0x20 || (r >= 0x7f && r < 0xa0) }
-
-func padRight(s string, w int) string {
-	if n := utf8.RuneCountInString(s); n < w {
-		return s + strings.Repeat(" ", w-n)
-	}
-	return s
-}
-
-func padLeft(s string, w int) string {
-	if n := utf8.RuneCountInString(s); n < w {
-		return strings.Repeat(" ", w-n) + s
-	}
-	return s
-}
