@@ -66,17 +66,8 @@ if ((${#lines[@]} != 4)); then
 	exit 1
 fi
 
-field() { # field NAME LINE
-	local kv
-	for kv in $2; do
-		if [[ "$kv" == "$1="* ]]; then
-			echo "${kv#*=}"
-			return
-		fi
-	done
-	echo "bench/run.sh: no $1 in '$2'" >&2
-	return 1
-}
+# shellcheck source=bench/field.sh
+source "$root/bench/field.sh"
 base_ms="$(field median_ms "${lines[0]}")"
 base_kib="$(field peak_rss_kib "${lines[0]}")"
 guard_ms="$(field median_ms "${lines[1]}")"

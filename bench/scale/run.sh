@@ -43,17 +43,8 @@ base_body() {
 	esac
 }
 
-field() { # field NAME LINE
-	local kv
-	for kv in $2; do
-		if [[ "$kv" == "$1="* ]]; then
-			echo "${kv#*=}"
-			return
-		fi
-	done
-	echo "bench/scale/run.sh: no $1 in '$2'" >&2
-	return 1
-}
+# shellcheck source=bench/field.sh
+source "$root/bench/field.sh"
 
 read -r load1 _ </proc/loadavg
 echo "load average $load1 on $(nproc) cores" >&2

@@ -72,17 +72,8 @@ if ((${#lines[@]} != want)); then
 	exit 1
 fi
 
-field() { # field NAME LINE
-	local kv
-	for kv in $2; do
-		if [[ "$kv" == "$1="* ]]; then
-			echo "${kv#*=}"
-			return
-		fi
-	done
-	echo "bench/secrets/run.sh: no $1 in '$2'" >&2
-	return 1
-}
+# shellcheck source=bench/field.sh
+source "$root/bench/field.sh"
 plain_ms="$(field median_ms "${lines[0]}")"
 plain_kib="$(field peak_rss_kib "${lines[0]}")"
 sec_ms="$(field median_ms "${lines[1]}")"
