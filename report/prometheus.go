@@ -3,8 +3,10 @@ package report
 // This file holds the prometheus format: the Prometheus text exposition
 // format that node_exporter's textfile collector reads from *.prom files
 // (write them with --report prometheus=DIR/NAME.prom, which is atomic).
-// The metrics are built with client_golang and written by expfmt, so the
-// escaping and layout are Prometheus' own.
+// The series are those of a client_golang Collector (NewCollector), and
+// the bytes those expfmt writes for them, so the escaping and layout are
+// Prometheus' own; the format writes them itself, for speed, and a test
+// holds it to client_golang's and expfmt's output.
 //
 //	infra_guard_check_success{check="nginx",script="guard.star"} 0
 //	infra_guard_check_status{check="nginx",script="guard.star"} 2
@@ -20,19 +22,18 @@ package report
 // node_exporter wants one HELP per metric name across files.
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/infra-guard/infra-guard/result"
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 )
 
 // promStatus is the value of infra_guard_check_status: the Nagios codes for
@@ -46,23 +47,6 @@ var _ Reporter = (*promReporter)(nil)
 
 func newPrometheus(opts Options) Reporter {
 	return &promReporter{version: opts.Version, commit: opts.Commit, goVersion: opts.GoVersion}
-}
-
-// buildInfo is infra_guard_build_info: always 1, its labels say which
-// infra-guard build wrote the file. It carries script= too, as every
-// series does: two guards' files in one textfile directory must not repeat
-// a series.
-func (p *promReporter) buildInfo(script string) (prometheus.Collector, error) {
-	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "infra_guard_build_info",
-		Help: promHelp["infra_guard_build_info"],
-	}, []string{"commit", "goversion", "script", "version"})
-	m, err := g.GetMetricWithLabelValues(promLabel(p.commit), promLabel(p.goVersion), promLabel(script), promLabel(p.version))
-	if err != nil {
-		return nil, fmt.Errorf("prometheus: %w", err)
-	}
-	m.Set(1)
-	return g, nil
 }
 
 // promGauges are the metric families, one GaugeVec each, by name.
@@ -87,8 +71,10 @@ var promHelp = map[string]string{
 	"infra_guard_build_info":    "Always 1; the labels say which infra-guard build wrote the file.",
 }
 
-// promLabels are each family's label names, sorted (infra_guard_build_info
-// is the reporter's own, see buildInfo).
+// promLabels are each family's label names, sorted. infra_guard_build_info
+// is the format's own, not the report's (the Collector leaves it out);
+// every series carries script= all the same: two guards' files in one
+// textfile directory must not repeat a series.
 var promLabels = map[string][]string{
 	"infra_guard_check_success":              {"check", "script"},
 	"infra_guard_check_status":               {"check", "script"},
@@ -100,6 +86,11 @@ var promLabels = map[string][]string{
 	"infra_guard_run_checks":                 {"script", "status"},
 	"infra_guard_script_loaded":              {"script"},
 }
+
+// promBuildInfo is the family the format adds to the report's.
+const promBuildInfo = "infra_guard_build_info"
+
+var promBuildLabels = []string{"commit", "goversion", "script", "version"}
 
 func newPromGauges() promGauges {
 	g := promGauges{}
@@ -138,125 +129,178 @@ func NewCollector(r *result.Report) (prometheus.Collector, error) {
 // exit codes for ok, warn, fail and unknown, -1 for skip.
 func PromStatus(s result.Status) float64 { return promStatus[s.Valid()] }
 
-// Report writes r in the text exposition format in a single Write. The
-// families are built straight from r rather than gathered from a registry:
-// the registry's per-metric collection and consistency checks made 100,000
-// checks cost 60 times the text format. TestPrometheusMatchesCollector
-// keeps the two ways byte-identical, so client_golang stays the reference
-// for names, types and escaping.
+// Report writes r in the text exposition format, streamed (see stream),
+// byte for byte what client_golang's registry would gather from
+// NewCollector and the build info and expfmt would write: the families
+// sorted by name, each family's series sorted by their label values, a
+// repeated series once with its last value. It does not go through the
+// registry, whose per-series collection and consistency checks made
+// 100,000 checks cost 60 times the text format, nor through dto values
+// and expfmt, which still cost 10 times: each family's series are
+// gathered from promSeries, sorted and written by hand.
+// TestPrometheusMatchesCollector keeps the two ways byte-identical, on
+// the fixtures and on random reports, so client_golang and expfmt stay
+// the reference for names, types, order and escaping.
 func (p *promReporter) Report(w io.Writer, r *result.Report) error {
 	r = withoutCommands(r) // the report may be read by a GitHub runner
-	var b bytes.Buffer
-	b.Grow(200 * (len(r.Checks) + 8))
-	for _, mf := range p.families(r) {
-		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
-			return fmt.Errorf("prometheus: %w", err)
+	metrics := 0
+	for i := range r.Checks {
+		metrics += len(r.Checks[i].Metrics)
+	}
+	// Room for the largest family, one series per check or per metric.
+	pw := promWriter{s: newStream(w), series: make([]promSample, 0, max(len(r.Checks), metrics))}
+	pw.set(promBuildInfo, 1, []string{promLabel(p.commit), promLabel(p.goVersion), promLabel(r.Script), promLabel(p.version)})
+	promSeries(r, byName(r), pw.set)
+	pw.flush()
+	if pw.err != nil {
+		return pw.err
+	}
+	return pw.s.end()
+}
+
+// byName is the order to walk r's checks in so that the series of each
+// per-check family come out sorted already: by check label, and in report
+// order among equal ones, so that the last of them still wins.
+func byName(r *result.Report) []int {
+	names := make([]string, len(r.Checks))
+	order := make([]int, len(r.Checks))
+	for i := range r.Checks {
+		names[i], order[i] = promLabel(r.Checks[i].Name), i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Or(strings.Compare(names[a], names[b]), a-b) })
+	return order
+}
+
+// promWriter gathers one family's series at a time from promSeries, which
+// hands them over family by family in the order of their names, and
+// writes each family when the next begins.
+type promWriter struct {
+	s      *stream
+	name   string   // the family being gathered
+	labels []string // its label names
+	series []promSample
+	err    error
+}
+
+// promSample is one series: its label values (in the order of the
+// family's label names) and value; seq is its place among the family's,
+// so that of two with the same labels the later wins.
+type promSample struct {
+	labels [4]string
+	v      float64
+	seq    int
+}
+
+func (p *promWriter) set(name string, v float64, labels []string) {
+	if name != p.name {
+		p.flush()
+		if name < p.name {
+			p.err = cmp.Or(p.err, fmt.Errorf("prometheus: family %s after %s: promSeries must go by name", name, p.name))
+		}
+		p.name, p.labels = name, promLabels[name]
+		if name == promBuildInfo {
+			p.labels = promBuildLabels
 		}
 	}
-	_, err := w.Write(b.Bytes())
-	return err
+	smp := promSample{v: v, seq: len(p.series)}
+	copy(smp.labels[:], labels)
+	p.series = append(p.series, smp)
 }
 
-// gather is Report's families the registry's way: NewCollector and the
-// build info, gathered. It is the reference families must equal.
-func (p *promReporter) gather(r *result.Report) ([]*dto.MetricFamily, error) {
-	c, err := NewCollector(r)
-	if err != nil {
-		return nil, err
-	}
-	build, err := p.buildInfo(r.Script)
-	if err != nil {
-		return nil, err
-	}
-	reg := prometheus.NewRegistry()
-	if err := reg.Register(c); err != nil {
-		return nil, fmt.Errorf("prometheus: %w", err)
-	}
-	if err := reg.Register(build); err != nil {
-		return nil, fmt.Errorf("prometheus: %w", err)
-	}
-	return reg.Gather()
-}
-
-// promFamily collects one family's series, keyed by their label values so
-// a repeated series is written once, the last value winning, as a
-// GaugeVec does.
-type promFamily struct {
-	name, help string
-	labels     []string       // names, sorted
-	series     map[string]int // by seriesKey, into metrics
-	values     [][]string     // each series' label values, for sorting
-	metrics    []*dto.Metric
-}
-
-func newPromFamily(name, help string, labels ...string) *promFamily {
-	return &promFamily{name: name, help: help, labels: labels, series: map[string]int{}}
-}
-
-// set sets the series with these label values (in the order of labels).
-func (f *promFamily) set(v float64, values ...string) {
-	var key strings.Builder
-	for _, s := range values { // length-prefixed: no two label sets share a key
-		key.WriteString(strconv.Itoa(len(s)))
-		key.WriteByte(':')
-		key.WriteString(s)
-	}
-	if i, ok := f.series[key.String()]; ok {
-		f.metrics[i].Gauge.Value = &v
+// flush writes the family gathered so far, as expfmt.MetricFamilyToText
+// writes a gauge family.
+func (p *promWriter) flush() {
+	if len(p.series) == 0 {
 		return
 	}
-	pairs := make([]*dto.LabelPair, len(values))
-	for i := range values {
-		pairs[i] = &dto.LabelPair{Name: &f.labels[i], Value: &values[i]}
-	}
-	f.series[key.String()] = len(f.metrics)
-	f.metrics = append(f.metrics, &dto.Metric{Label: pairs, Gauge: &dto.Gauge{Value: &v}})
-	f.values = append(f.values, values)
-}
-
-// family is f as Gather returns it: series sorted by their label values,
-// compared label by label in the order of the (sorted) label names.
-func (f *promFamily) family() *dto.MetricFamily {
-	order := make([]int, len(f.metrics))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return slices.Compare(f.values[a], f.values[b]) })
-	typ := dto.MetricType_GAUGE
-	mf := &dto.MetricFamily{Name: &f.name, Help: &f.help, Type: &typ, Metric: make([]*dto.Metric, len(order))}
-	for i, j := range order {
-		mf.Metric[i] = f.metrics[j]
-	}
-	return mf
-}
-
-// families builds the format's metric families from r, sorted by name as
-// Gather sorts them, from the same promSeries, promHelp and promLabels
-// as the Collector (and buildInfo's labels).
-func (p *promReporter) families(r *result.Report) []*dto.MetricFamily {
-	fams := map[string]*promFamily{}
-	for name, labels := range promLabels {
-		fams[name] = newPromFamily(name, promHelp[name], labels...)
-	}
-	promSeries(r, func(name string, v float64, labels ...string) { fams[name].set(v, labels...) })
-	build := newPromFamily("infra_guard_build_info", promHelp["infra_guard_build_info"], "commit", "goversion", "script", "version")
-	build.set(1, promLabel(p.commit), promLabel(p.goVersion), promLabel(r.Script), promLabel(p.version))
-	fams[build.name] = build
-
-	var out []*dto.MetricFamily
-	for _, f := range fams {
-		if len(f.metrics) > 0 { // Gather leaves out a family with no series
-			out = append(out, f.family())
+	n := len(p.labels)
+	for i := 1; i < len(p.series); i++ { // they mostly come sorted: see byName
+		if slices.Compare(p.series[i-1].labels[:n], p.series[i].labels[:n]) > 0 {
+			slices.SortFunc(p.series, func(a, b promSample) int {
+				return cmp.Or(slices.Compare(a.labels[:n], b.labels[:n]), a.seq-b.seq)
+			})
+			break
 		}
 	}
-	slices.SortFunc(out, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
-	return out
+	s := p.s
+	s.b = append(s.b, "# HELP "+p.name+" "...)
+	s.b = appendPromEscaped(s.b, promHelp[p.name], false)
+	s.b = append(s.b, "\n# TYPE "+p.name+" gauge\n"...)
+	for i, smp := range p.series {
+		if i+1 < len(p.series) && smp.labels == p.series[i+1].labels {
+			continue // the later one wins
+		}
+		s.b = append(s.b, p.name...)
+		for j, l := range p.labels {
+			if j == 0 {
+				s.b = append(s.b, '{')
+			} else {
+				s.b = append(s.b, ',')
+			}
+			s.b = append(append(s.b, l...), `="`...)
+			s.b = append(appendPromEscaped(s.b, smp.labels[j], true), '"')
+		}
+		s.b = append(s.b, "} "...)
+		s.b = append(appendPromFloat(s.b, smp.v), '\n')
+		s.mark()
+	}
+	p.series = p.series[:0]
+}
+
+// appendPromEscaped appends s escaped as expfmt escapes a HELP text
+// (backslash and newline) or, with quote, a label value (and '"').
+func appendPromEscaped(b []byte, s string, quote bool) []byte {
+	for {
+		i := 0
+		for i < len(s) && !promSpecial[s[i]] {
+			i++
+		}
+		b = append(b, s[:i]...)
+		if i == len(s) {
+			return b
+		}
+		switch c := s[i]; {
+		case c == '\\':
+			b = append(b, `\\`...)
+		case c == '\n':
+			b = append(b, `\n`...)
+		case quote:
+			b = append(b, `\"`...)
+		default:
+			b = append(b, c)
+		}
+		s = s[i+1:]
+	}
+}
+
+// promSpecial marks the bytes appendPromEscaped may escape.
+var promSpecial = [256]bool{'\\': true, '\n': true, '"': true}
+
+// appendPromFloat appends f as expfmt writes a sample value.
+func appendPromFloat(b []byte, f float64) []byte {
+	switch {
+	case f == 1:
+		return append(b, '1')
+	case f == 0:
+		return append(b, '0')
+	case f == -1:
+		return append(b, "-1"...)
+	case math.IsNaN(f):
+		return append(b, "NaN"...)
+	case math.IsInf(f, +1):
+		return append(b, "+Inf"...)
+	case math.IsInf(f, -1):
+		return append(b, "-Inf"...)
+	case f == math.Trunc(f) && math.Abs(f) < 1e6: // %g has no exponent there: the integer
+		return strconv.AppendInt(b, int64(f), 10)
+	}
+	return strconv.AppendFloat(b, f, 'g', -1, 64)
 }
 
 // fill sets the gauges from r.
 func (g promGauges) fill(r *result.Report) error {
 	var err error
-	promSeries(r, func(name string, v float64, labels ...string) {
+	promSeries(r, nil, func(name string, v float64, labels []string) {
 		m, e := g[name].GetMetricWithLabelValues(labels...)
 		if e != nil {
 			err = cmp.Or(err, fmt.Errorf("prometheus: %w", e))
@@ -268,35 +312,59 @@ func (g promGauges) fill(r *result.Report) error {
 }
 
 // promSeries hands every series of r to set: the family's name, the value
-// and the label values in the order of promLabels. Both ways of making the
-// format (families and the Collector's fill) read the report only here.
-func promSeries(r *result.Report, set func(name string, v float64, labels ...string)) {
+// and the label values in the order of promLabels (valid only during the
+// call). It goes family by family, in the order of their names, which is
+// how the format writes them; order, when not nil, is the order to walk
+// the checks in. Both ways of making the format (Report and the
+// Collector's fill) read the report only here.
+func promSeries(r *result.Report, order []int, set func(name string, v float64, labels []string)) {
+	if order == nil {
+		order = make([]int, len(r.Checks))
+		for i := range order {
+			order[i] = i
+		}
+	}
 	script := promLabel(r.Script)
-	n := map[result.Status]int{}
-	for _, c := range r.Checks {
-		st := c.Status.Valid()
-		n[st]++
+	var lv [4]string
+	perCheck := func(name string, value func(c *result.CheckResult) float64) {
+		for _, i := range order {
+			c := &r.Checks[i]
+			lv[0], lv[1] = promLabel(c.Name), script
+			set(name, value(c), lv[:2])
+		}
+	}
+	perCheck("infra_guard_check_duration_seconds", func(c *result.CheckResult) float64 { return max(c.Duration, 0).Seconds() })
+	perCheck("infra_guard_check_status", func(c *result.CheckResult) float64 { return promStatus[c.Status.Valid()] })
+	perCheck("infra_guard_check_success", func(c *result.CheckResult) float64 {
+		if st := c.Status.Valid(); st == result.Fail || st == result.Unknown {
+			return 0
+		}
+		return 1
+	})
+	lv[0] = script
+	set("infra_guard_last_run_timestamp_seconds", float64(runEnd(r).UnixNano())/1e9, lv[:1])
+	// Two metrics of one check with one name (worst() merges them) are
+	// one series: the last wins, as in the json format.
+	for _, i := range order {
+		c := &r.Checks[i]
 		check := promLabel(c.Name)
-		ok := 1.0
-		if st == result.Fail || st == result.Unknown {
-			ok = 0
-		}
-		set("infra_guard_check_success", ok, check, script)
-		set("infra_guard_check_status", promStatus[st], check, script)
-		set("infra_guard_check_duration_seconds", max(c.Duration, 0).Seconds(), check, script)
-		// Two metrics of one check with one name (worst() merges them)
-		// would be one series: the last wins, as in the json format.
 		for _, m := range c.Metrics {
-			set("infra_guard_metric", m.Value, check, promLabel(m.Name), script, promLabel(m.Unit))
+			lv = [4]string{check, promLabel(m.Name), script, promLabel(m.Unit)}
+			set("infra_guard_metric", m.Value, lv[:4])
 		}
 	}
-	for _, st := range []result.Status{result.OK, result.Warn, result.Fail, result.Unknown, result.Skip} {
-		set("infra_guard_run_checks", float64(n[st]), script, st.String())
+	n := count(r)
+	for _, st := range []struct {
+		status string
+		n      int
+	}{{"ok", n.OK}, {"warn", n.Warn}, {"fail", n.Fail}, {"unknown", n.Unknown}, {"skip", n.Skip}} {
+		lv[0], lv[1] = script, st.status
+		set("infra_guard_run_checks", float64(st.n), lv[:2])
 	}
-	set("infra_guard_run_exit_code", float64(r.ExitCode), script)
-	set("infra_guard_last_run_timestamp_seconds", float64(runEnd(r).UnixNano())/1e9, script)
-	set("infra_guard_run_duration_seconds", max(r.Duration, 0).Seconds(), script)
-	set("infra_guard_script_loaded", scriptLoaded(r), script)
+	lv[0] = script
+	set("infra_guard_run_duration_seconds", max(r.Duration, 0).Seconds(), lv[:1])
+	set("infra_guard_run_exit_code", float64(r.ExitCode), lv[:1])
+	set("infra_guard_script_loaded", scriptLoaded(r), lv[:1])
 }
 
 // runEnd is when the run ended: now, for a report built without running
@@ -310,7 +378,12 @@ func runEnd(r *result.Report) time.Time {
 
 // promLabel makes s a label value: valid UTF-8 (Prometheus rejects
 // anything else).
-func promLabel(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+func promLabel(s string) string {
+	if utf8.ValidString(s) { // the faster scan, and nearly always true
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
 
 // scriptLoaded is infra_guard_script_loaded's value for r.
 func scriptLoaded(r *result.Report) float64 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"maps"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -225,38 +226,109 @@ func TestPrometheusCollector(t *testing.T) {
 	}
 }
 
-// TestPrometheusMatchesCollector: the format builds its families itself,
+// gather is the prometheus format's families the registry's way:
+// NewCollector and the build info, gathered. It is the reference the
+// format's bytes must equal, once written by expfmt.
+func (p *promReporter) gather(r *result.Report) ([]*dto.MetricFamily, error) {
+	c, err := NewCollector(r)
+	if err != nil {
+		return nil, err
+	}
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: promBuildInfo, Help: promHelp[promBuildInfo]}, promBuildLabels)
+	build.WithLabelValues(promLabel(p.commit), promLabel(p.goVersion), promLabel(r.Script), promLabel(p.version)).Set(1)
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(c); err != nil {
+		return nil, err
+	}
+	if err := reg.Register(build); err != nil {
+		return nil, err
+	}
+	return reg.Gather()
+}
+
+// TestPrometheusMatchesCollector: the format writes its families itself,
 // for speed; they must be byte for byte what client_golang's registry
-// gathers from NewCollector and the build info, for every fixture — the
-// hostile one's names, a metric repeated in one check, and many checks.
+// gathers from NewCollector and the build info, written by expfmt, for
+// the fixtures, the hostile and workflow-command reports, many checks, a
+// metric repeated in one check, checks in no order and 300 random reports.
 func TestPrometheusMatchesCollector(t *testing.T) {
-	cases := fixtures()
-	cases["hostile"] = hostile()
-	cases["many"] = manyChecks(500)
+	cases := referenceCases()
 	dup := manyChecks(3)
 	dup.Checks[1].Metrics = append(dup.Checks[1].Metrics, result.Metric{Name: "value", Value: 7, Unit: "%"})
 	cases["repeated metric"] = dup
-	p := &promReporter{version: "v1.2.3", commit: "abc", goVersion: "go1.26"}
-	text := func(fams []*dto.MetricFamily) string {
-		var b strings.Builder
-		for _, mf := range fams {
-			if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return b.String()
-	}
+	shuffled := manyChecks(300)
+	rand.New(rand.NewPCG(1, 1)).Shuffle(len(shuffled.Checks), func(i, j int) {
+		shuffled.Checks[i], shuffled.Checks[j] = shuffled.Checks[j], shuffled.Checks[i]
+	})
+	shuffled.Checks[7].Name = shuffled.Checks[200].Name
+	cases["shuffled"] = shuffled
+	p := &promReporter{version: "v1.2.3", commit: "abc\"\\\n", goVersion: "go1.26"}
 	for name, r := range cases {
 		if r.Started.IsZero() { // else each way reads its own clock
 			r.Started = started
 		}
-		r = withoutCommands(r)
-		want, err := p.gather(r)
+		fams, err := p.gather(withoutCommands(r))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if got, w := text(p.families(r)), text(want); got != w {
-			t.Errorf("%s: the families differ from the registry's:\n got:\n%s\nwant:\n%s", name, got, w)
+		var want bytes.Buffer
+		for _, mf := range fams {
+			if _, err := expfmt.MetricFamilyToText(&want, mf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var got bytes.Buffer
+		if err := p.Report(&got, r); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("%s: the format differs from the registry's families:\n got:\n%s\nwant:\n%s", name, got.String(), want.String())
 		}
 	}
+}
+
+// FuzzPromLabel: label values and HELP text are escaped as expfmt escapes
+// them.
+func FuzzPromLabel(f *testing.F) {
+	for _, s := range awkward {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		s = promLabel(s)
+		name, help := "m", s
+		typ := dto.MetricType_GAUGE
+		v := 0.25
+		mf := &dto.MetricFamily{Name: &name, Help: &help, Type: &typ, Metric: []*dto.Metric{{
+			Label: []*dto.LabelPair{{Name: &name, Value: &s}}, Gauge: &dto.Gauge{Value: &v},
+		}}}
+		var want bytes.Buffer
+		if _, err := expfmt.MetricFamilyToText(&want, mf); err != nil {
+			t.Fatal(err)
+		}
+		got := appendPromEscaped([]byte("# HELP m "), s, false)
+		got = append(got, "\n# TYPE m gauge\nm{m=\""...)
+		got = append(appendPromEscaped(got, s, true), "\"} 0.25\n"...)
+		if string(got) != want.String() {
+			t.Errorf("%q:\n got %q\nwant %q", s, got, want.String())
+		}
+	})
+}
+
+func FuzzPromFloat(f *testing.F) {
+	for _, v := range awkwardFloats {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v float64) {
+		for _, v := range []float64{v, math.Trunc(v), math.Mod(math.Trunc(v), 2e6)} { // the integer shortcut too
+			name, typ := "m", dto.MetricType_GAUGE
+			mf := &dto.MetricFamily{Name: &name, Type: &typ, Metric: []*dto.Metric{{Gauge: &dto.Gauge{Value: &v}}}}
+			var want bytes.Buffer
+			if _, err := expfmt.MetricFamilyToText(&want, mf); err != nil {
+				t.Fatal(err)
+			}
+			if got := "# TYPE m gauge\nm " + string(appendPromFloat(nil, v)) + "\n"; got != want.String() {
+				t.Errorf("%v:\n got %q\nwant %q", v, got, want.String())
+			}
+		}
+	})
 }
