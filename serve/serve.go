@@ -137,10 +137,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("serve: cannot listen on %s: %w (another process there? pick one with --listen)", cfg.Listen, err)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, ln: ln, reloads: map[string]uint64{}, reloadReq: make(chan chan error)}
-	// ReadHeaderTimeout bounds a client that trickles its request;
-	// IdleTimeout closes a keep-alive connection its client forgot
-	// (without it, one lives as long as the process).
-	s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute,
+	// ReadHeaderTimeout bounds a client that trickles its request. No
+	// IdleTimeout: it would arm one more timer per request, and the
+	// clients of a health endpoint close their idle connections.
+	s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)}
 	return s, nil
 }
