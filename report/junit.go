@@ -255,21 +255,21 @@ func (j *junitReporter) cases(r *result.Report, yield func(*junitCase)) {
 	for i := range r.Checks {
 		c := &r.Checks[i]
 		tc = junitCase{Classname: classname, Name: oneLine(c.Name), Time: junitSeconds(c.Duration)}
-		msg := xmlText(problemMessage(*c))
 		details := checkDetails(c, &scratch)
+		msg := func() string { return xmlText(problemMessage(*c)) } // not for a pass, which shows none
 		switch st := c.Status.Valid(); j.kind(st) {
 		case kindFailure:
-			problem = junitProblem{Message: msg, Type: st.String(), Body: details}
+			problem = junitProblem{Message: msg(), Type: st.String(), Body: details}
 			tc.Failure = &problem
 		case kindError:
 			body := details
 			if c.Backtrace != "" {
 				body = strings.TrimRight(xmlText(c.Backtrace), "\n") + "\n" + details
 			}
-			problem = junitProblem{Message: msg, Type: st.String(), Body: body}
+			problem = junitProblem{Message: msg(), Type: st.String(), Body: body}
 			tc.Error = &problem
 		case kindSkipped:
-			skipped = junitSkipped{Message: msg}
+			skipped = junitSkipped{Message: msg()}
 			out = junitText{details}
 			tc.Skipped, tc.SystemOut = &skipped, &out
 		default:

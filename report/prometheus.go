@@ -214,20 +214,47 @@ func (p *promWriter) flush() {
 		return
 	}
 	n := len(p.labels)
-	for i := 1; i < len(p.series); i++ { // they mostly come sorted: see byName
-		if slices.Compare(p.series[i-1].labels[:n], p.series[i].labels[:n]) > 0 {
-			slices.SortFunc(p.series, func(a, b promSample) int {
-				return cmp.Or(slices.Compare(a.labels[:n], b.labels[:n]), a.seq-b.seq)
-			})
-			break
+	// One pass finds out whether the series need sorting (they mostly
+	// come sorted: see byName), whether any repeats, and which labels
+	// have one value throughout (script=), to be escaped once.
+	sorted, repeats := true, false
+	var same [4]bool
+	for j := range n {
+		same[j] = true
+	}
+	first := &p.series[0]
+	for i := 1; i < len(p.series); i++ {
+		prev, cur := &p.series[i-1], &p.series[i]
+		switch slices.Compare(prev.labels[:n], cur.labels[:n]) {
+		case 1:
+			sorted = false
+		case 0:
+			repeats = true
+		}
+		for j := range n {
+			same[j] = same[j] && cur.labels[j] == first.labels[j]
 		}
 	}
+	if !sorted {
+		slices.SortFunc(p.series, func(a, b promSample) int {
+			return cmp.Or(slices.Compare(a.labels[:n], b.labels[:n]), a.seq-b.seq)
+		})
+		repeats = true // perhaps: they were not side by side before
+	}
+	var once [4][]byte // the escaped value of each label in same
+	for j := range n {
+		if same[j] {
+			once[j] = appendPromEscaped(nil, first.labels[j], true)
+		}
+	}
+
 	s := p.s
 	s.b = append(s.b, "# HELP "+p.name+" "...)
 	s.b = appendPromEscaped(s.b, promHelp[p.name], false)
 	s.b = append(s.b, "\n# TYPE "+p.name+" gauge\n"...)
-	for i, smp := range p.series {
-		if i+1 < len(p.series) && smp.labels == p.series[i+1].labels {
+	for i := range p.series {
+		smp := &p.series[i]
+		if repeats && i+1 < len(p.series) && smp.labels == p.series[i+1].labels {
 			continue // the later one wins
 		}
 		s.b = append(s.b, p.name...)
@@ -238,7 +265,12 @@ func (p *promWriter) flush() {
 				s.b = append(s.b, ',')
 			}
 			s.b = append(append(s.b, l...), `="`...)
-			s.b = append(appendPromEscaped(s.b, smp.labels[j], true), '"')
+			if same[j] {
+				s.b = append(s.b, once[j]...)
+			} else {
+				s.b = appendPromEscaped(s.b, smp.labels[j], true)
+			}
+			s.b = append(s.b, '"')
 		}
 		s.b = append(s.b, "} "...)
 		s.b = append(appendPromFloat(s.b, smp.v), '\n')
@@ -325,12 +357,15 @@ func promSeries(r *result.Report, order []int, set func(name string, v float64, 
 		}
 	}
 	script := promLabel(r.Script)
+	checks := make([]string, len(r.Checks)) // each check's label, made once
+	for i := range r.Checks {
+		checks[i] = promLabel(r.Checks[i].Name)
+	}
 	var lv [4]string
 	perCheck := func(name string, value func(c *result.CheckResult) float64) {
 		for _, i := range order {
-			c := &r.Checks[i]
-			lv[0], lv[1] = promLabel(c.Name), script
-			set(name, value(c), lv[:2])
+			lv[0], lv[1] = checks[i], script
+			set(name, value(&r.Checks[i]), lv[:2])
 		}
 	}
 	perCheck("infra_guard_check_duration_seconds", func(c *result.CheckResult) float64 { return max(c.Duration, 0).Seconds() })
@@ -346,10 +381,8 @@ func promSeries(r *result.Report, order []int, set func(name string, v float64, 
 	// Two metrics of one check with one name (worst() merges them) are
 	// one series: the last wins, as in the json format.
 	for _, i := range order {
-		c := &r.Checks[i]
-		check := promLabel(c.Name)
-		for _, m := range c.Metrics {
-			lv = [4]string{check, promLabel(m.Name), script, promLabel(m.Unit)}
+		for _, m := range r.Checks[i].Metrics {
+			lv = [4]string{checks[i], promLabel(m.Name), script, promLabel(m.Unit)}
 			set("infra_guard_metric", m.Value, lv[:4])
 		}
 	}

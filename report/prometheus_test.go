@@ -256,6 +256,9 @@ func TestPrometheusMatchesCollector(t *testing.T) {
 	dup := manyChecks(3)
 	dup.Checks[1].Metrics = append(dup.Checks[1].Metrics, result.Metric{Name: "value", Value: 7, Unit: "%"})
 	cases["repeated metric"] = dup
+	apart := manyChecks(2) // out of order, and the repeat not next to the first
+	apart.Checks[1].Metrics = []result.Metric{{Name: "b", Value: 1}, {Name: "a", Value: 2}, {Name: "b", Value: 3}}
+	cases["repeated metric apart"] = apart
 	shuffled := manyChecks(300)
 	rand.New(rand.NewPCG(1, 1)).Shuffle(len(shuffled.Checks), func(i, j int) {
 		shuffled.Checks[i], shuffled.Checks[j] = shuffled.Checks[j], shuffled.Checks[i]

@@ -29,7 +29,9 @@ type stream struct {
 }
 
 func newStream(w io.Writer) *stream {
-	return &stream{w: w, b: make([]byte, 0, streamChunk+streamChunk/4)}
+	// Small to start with: most reports are a few KiB (and serve makes
+	// one per request); a large one grows it to a chunk a few times.
+	return &stream{w: w, b: make([]byte, 0, 4<<10)}
 }
 
 // mark writes on what has been gathered once it reaches streamChunk.
