@@ -183,11 +183,13 @@ func junitReference(t *testing.T, j *junitReporter, r *result.Report) []byte {
 		c := *tc // cases reuses tc and what it points to
 		if c.Failure != nil {
 			p := *c.Failure
+			p.Body = bytes.Clone(p.Body)
 			c.Failure = &p
 			failures++
 		}
 		if c.Error != nil {
 			p := *c.Error
+			p.Body = bytes.Clone(p.Body)
 			c.Error = &p
 			errs++
 		}
@@ -197,7 +199,7 @@ func junitReference(t *testing.T, j *junitReporter, r *result.Report) []byte {
 			skipped++
 		}
 		if c.SystemOut != nil {
-			o := *c.SystemOut
+			o := junitText{bytes.Clone(c.SystemOut.Text)}
 			c.SystemOut = &o
 		}
 		suite.Cases = append(suite.Cases, c)
@@ -253,7 +255,7 @@ func FuzzXMLText(f *testing.F) {
 			t.Fatal(err)
 		}
 		got := append(appendXMLAttr([]byte(`<e a="`), s), `">`...)
-		got = append(appendCDATA(got, s), "</e>"...)
+		got = append(appendCDATA(got, []byte(s)), "</e>"...)
 		if string(got) != want.String() {
 			t.Errorf("%q: appendXMLAttr and appendCDATA give\n%s\nencoding/xml:\n%s", s, got, want.Bytes())
 		}

@@ -20,6 +20,7 @@ package report
 //	</testsuites>
 
 import (
+	"bytes"
 	"encoding/xml"
 	"io"
 	"strconv"
@@ -71,14 +72,14 @@ type junitCase struct {
 // junitText is element content written as CDATA, so multi-line text stays
 // readable in the file (encoding/xml would write each newline as &#xA;).
 type junitText struct {
-	Text string `xml:",cdata"`
+	Text []byte `xml:",cdata"`
 }
 
 // junitProblem is a <failure> or an <error>.
 type junitProblem struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr"`
-	Body    string `xml:",cdata"`
+	Body    []byte `xml:",cdata"`
 }
 
 type junitSkipped struct {
@@ -183,7 +184,7 @@ func runCases(r *result.Report) []junitCase {
 	runCase := func(name, typ, msg, body string) {
 		cases = append(cases, junitCase{
 			Classname: oneLine(r.Script), Name: name, Time: 0,
-			Error: &junitProblem{Message: xmlText(msg), Type: typ, Body: xmlText(body)},
+			Error: &junitProblem{Message: xmlText(msg), Type: typ, Body: []byte(xmlText(body))},
 		})
 	}
 	switch {
@@ -251,7 +252,7 @@ func (j *junitReporter) cases(r *result.Report, yield func(*junitCase)) {
 		out     junitText
 	)
 	classname := oneLine(r.Script)
-	var scratch []byte
+	var scratch, body []byte // reused for each check's details, and an error's body
 	for i := range r.Checks {
 		c := &r.Checks[i]
 		tc = junitCase{Classname: classname, Name: oneLine(c.Name), Time: junitSeconds(c.Duration)}
@@ -262,10 +263,11 @@ func (j *junitReporter) cases(r *result.Report, yield func(*junitCase)) {
 			problem = junitProblem{Message: msg(), Type: st.String(), Body: details}
 			tc.Failure = &problem
 		case kindError:
-			body := details
+			body = body[:0]
 			if c.Backtrace != "" {
-				body = strings.TrimRight(xmlText(c.Backtrace), "\n") + "\n" + details
+				body = append(append(body, strings.TrimRight(xmlText(c.Backtrace), "\n")...), '\n')
 			}
+			body = append(body, details...)
 			problem = junitProblem{Message: msg(), Type: st.String(), Body: body}
 			tc.Error = &problem
 		case kindSkipped:
@@ -402,13 +404,13 @@ func xmlChar(r rune) bool {
 
 // appendCDATA appends s as encoding/xml writes ",cdata" content: nothing
 // for "", else one CDATA section, split where s holds "]]>".
-func appendCDATA(b []byte, s string) []byte {
-	if s == "" {
+func appendCDATA(b, s []byte) []byte {
+	if len(s) == 0 {
 		return b
 	}
 	b = append(b, "<![CDATA["...)
 	for {
-		before, after, found := strings.Cut(s, "]]>")
+		before, after, found := bytes.Cut(s, []byte("]]>"))
 		if !found {
 			break
 		}
@@ -443,8 +445,9 @@ var upperStatus = func() (names [result.Skip + 1]string) {
 
 // checkDetails is what <system-out> (or a <failure>'s body) holds: the
 // status and message, the metrics with their limits, and where the check
-// was registered. scratch is reused space for building it.
-func checkDetails(c *result.CheckResult, scratch *[]byte) string {
+// was registered. It is built in scratch, reused space: the result is
+// valid until the next call.
+func checkDetails(c *result.CheckResult, scratch *[]byte) []byte {
 	b := append((*scratch)[:0], upperStatus[c.Status.Valid()]...)
 	if msg := trimBlanks(c.Message); msg != "" {
 		b = append(b, ": "...)
@@ -481,7 +484,10 @@ func checkDetails(c *result.CheckResult, scratch *[]byte) string {
 		b = append(b, '\n')
 	}
 	*scratch = b
-	return xmlText(string(b))
+	if xmlFit(b) {
+		return b
+	}
+	return []byte(xmlText(string(b)))
 }
 
 var nonCharacters = strings.NewReplacer("\uFFFE", "\uFFFD", "\uFFFF", "\uFFFD")
@@ -500,7 +506,7 @@ func xmlText(s string) string {
 
 // xmlFit reports whether xmlText would return s as it is, in one pass
 // rather than the three that would change it.
-func xmlFit(s string) bool {
+func xmlFit[T string | []byte](s T) bool {
 	for i := 0; i < len(s); {
 		if !xmlSuspect[s[i]] {
 			i++
@@ -513,7 +519,8 @@ func xmlFit(s string) bool {
 			i++
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		// A few bytes as a string, which costs no copy of a []byte.
+		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
 		if r == utf8.RuneError && size == 1 || isControl(r) || r == 0xFFFE || r == 0xFFFF {
 			return false
 		}

@@ -66,13 +66,18 @@ func (n *nagiosReporter) Report(w io.Writer, r *result.Report) error {
 		s.b = append(s.b, "[UNKNOWN] "...)
 		s.b = append(appendNagiosText(s.b, flatten(e.String())), '\n')
 	}
-	// Problems, worst first (FAIL, UNKNOWN, WARN), else in report order.
+	// Problems, worst first (FAIL, UNKNOWN, WARN), else in report order:
+	// one pass to find them, since each pass over 100,000 checks is
+	// mostly waiting for memory.
+	var problems [result.Skip + 1][]int
+	for i := range r.Checks {
+		if st := r.Checks[i].Status.Valid(); st == result.Fail || st == result.Unknown || st == result.Warn {
+			problems[st] = append(problems[st], i)
+		}
+	}
 	for _, st := range []result.Status{result.Fail, result.Unknown, result.Warn} {
-		for i := range r.Checks {
+		for _, i := range problems[st] {
 			c := &r.Checks[i]
-			if c.Status.Valid() != st {
-				continue
-			}
 			s.b = append(s.b, nagiosProblem[st]...)
 			s.b = appendNagiosText(s.b, oneLine(c.Name))
 			s.b = append(s.b, ": "...)
@@ -272,7 +277,7 @@ func nagiosLabel(s string) string {
 // appendQuotedLabel appends a label, quoted when it has a blank or a
 // quote, quotes doubled.
 func appendQuotedLabel(b, label []byte) []byte {
-	if !bytes.ContainsAny(label, " \t'") {
+	if !slices.ContainsFunc(label, func(c byte) bool { return c == ' ' || c == '\t' || c == '\'' }) {
 		return append(b, label...)
 	}
 	b = append(append(b, '\''), bytes.ReplaceAll(label, []byte("'"), []byte("''"))...)

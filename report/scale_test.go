@@ -3,6 +3,8 @@ package report
 import (
 	"fmt"
 	"io"
+	"math"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -79,6 +81,48 @@ func BenchmarkReporters(b *testing.B) {
 				}
 				b.ReportMetric(float64((processCPU()-cpu).Microseconds())/1e3/float64(b.N), "cpu-ms/op")
 				b.ReportMetric(float64(size.n)/1e6, "MB/op")
+			})
+		}
+	}
+}
+
+// BenchmarkFormatsVsText is the time target (bench/README.md: every format
+// at most 1.6 times the text format at 100,000 checks) measured so that a
+// busy machine moves it little: each iteration renders the text format
+// and then the other one, and x-text is the ratio of their least process
+// CPU times. "short" is manyChecks; "long" gives every check a 400-byte
+// message, as the whole-process bench (bench/formats) does, so that the
+// text of the checks outweighs the format's own. Run it with a fixed
+// count: go test -run '^$' -bench FormatsVsText -benchtime 20x ./report
+func BenchmarkFormatsVsText(b *testing.B) {
+	short, long := manyChecks(100000), manyChecks(100000)
+	for i := range long.Checks {
+		long.Checks[i].Message = fmt.Sprintf("check %d is fine %s", i, strings.Repeat("x", 400))
+	}
+	text, _ := New("text", scaleOptions())
+	for _, size := range []struct {
+		name string
+		r    *result.Report
+	}{{"short", short}, {"long", long}} {
+		for _, name := range Names() {
+			if name == "text" {
+				continue
+			}
+			rep, _ := New(name, scaleOptions())
+			b.Run(size.name+"/"+name, func(b *testing.B) {
+				least := [2]time.Duration{math.MaxInt64, math.MaxInt64}
+				for b.Loop() {
+					for k, rp := range []Reporter{text, rep} {
+						cpu := processCPU()
+						if err := rp.Report(io.Discard, size.r); err != nil {
+							b.Fatal(err)
+						}
+						least[k] = min(least[k], processCPU()-cpu)
+					}
+				}
+				b.ReportMetric(float64(least[1])/float64(least[0]), "x-text")
+				b.ReportMetric(float64(least[1].Microseconds())/1e3, "min-cpu-ms")
+				b.ReportMetric(float64(least[0].Microseconds())/1e3, "text-min-cpu-ms")
 			})
 		}
 	}
