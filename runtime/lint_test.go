@@ -6,6 +6,7 @@ import (
 
 	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
 )
 
 func lintText(t *testing.T, src string) []string {
@@ -115,14 +116,14 @@ func FuzzLint(f *testing.F) {
 	}
 	pre := predeclared(nil)
 	f.Fuzz(func(t *testing.T, src string) {
-		file, err := dialect.Parse("guard.star", src, 0)
+		file, err := dialect.Parse("guard.star", src, syntax.RetainComments)
 		if err != nil {
 			pythonHint(err.Error(), lineOf([]byte(src), 1))
 			return
 		}
 		resolve.File(file, pre.Has, starlark.Universe.Has)
 		lint(file)
-		buildifierLint("guard.star", []byte(src))
+		genericLint(file)
 		Format("guard.star", []byte(src))
 	})
 }

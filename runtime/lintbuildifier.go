@@ -1,49 +1,19 @@
 package runtime
 
-// This file holds what vet and fmt take from buildifier's packages
+// This file holds what fmt takes from buildifier's packages
 // (github.com/bazelbuild/buildtools): its formatter, which is the Starlark
 // formatter (go.starlark.net has none, and writing one by hand would be a
-// second parser to keep in step), and three of its generic lint checks.
-// Its parser is not go.starlark.net's: it lacks while loops, which guard
-// scripts may use, so a file it cannot parse is left unformatted and
-// without its lint, with a note saying so.
+// second parser to keep in step). Its parser is not go.starlark.net's: it
+// lacks while loops, which guard scripts may use, so a file it cannot parse
+// is left unformatted, with a note saying so. vet's generic checks, which
+// once came from buildtools/warn, are lintgeneric.go.
 
 import (
 	"bytes"
 	"fmt"
 
 	"github.com/bazelbuild/buildtools/build"
-	"github.com/bazelbuild/buildtools/warn"
-
-	"github.com/infra-guard/infra-guard/result"
 )
-
-// genericWarnings are the buildifier checks vet runs. Each can be turned
-// off on a line with "# buildifier: disable=NAME".
-var genericWarnings = []string{"no-effect", "unreachable", "unused-variable"}
-
-// buildifierLint runs genericWarnings on a file that go.starlark.net has
-// already parsed.
-func buildifierLint(name string, src []byte) (out []Finding) {
-	// A panic in another project's linter must not take vet down: the
-	// generic lint is a bonus.
-	defer func() {
-		if recover() != nil {
-			out = nil
-		}
-	}()
-	f, err := build.ParseDefault(name, src)
-	if err != nil {
-		return nil // Format says so; vet has nothing to add
-	}
-	for _, w := range warn.FileWarnings(f, genericWarnings, nil, warn.ModeWarn, nil) {
-		out = append(out, Finding{result.Diagnostic{
-			File: name, Line: w.Start.Line, Col: w.Start.LineRune,
-			Msg: fmt.Sprintf("%s (%s; silence with # buildifier: disable=%s)", w.Message, w.Category, w.Category),
-		}, SevWarning})
-	}
-	return out
-}
 
 // Format returns src formatted as buildifier formats Starlark, without
 // its BUILD-file rewrites (sorting lists, say), which could change what a

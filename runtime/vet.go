@@ -53,7 +53,8 @@ func VetAll(ctx context.Context, path string, src []byte, opts LoadOptions) (*Gu
 			return
 		}
 		seen[id] = true
-		f, err := dialect.Parse(ld.name(id), src, 0)
+		// With its comments, which can silence a generic finding.
+		f, err := dialect.Parse(ld.name(id), src, syntax.RetainComments)
 		if err != nil {
 			for _, d := range diagnose(err) {
 				d.Msg = pythonHint(d.Msg, lineOf(src, int32(d.Line)))
@@ -73,7 +74,7 @@ func VetAll(ctx context.Context, path string, src []byte, opts LoadOptions) (*Gu
 		// libraries are linted where they are written.
 		if id.lib == "" {
 			found = append(found, lint(f)...)
-			found = append(found, buildifierLint(ld.name(id), src)...)
+			found = append(found, genericLint(f)...)
 		}
 		slices.SortStableFunc(found, func(a, b Finding) int { return a.Line - b.Line })
 		out = append(out, found...)
