@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"time"
 
 	"go.starlark.net/resolve"
@@ -186,14 +187,17 @@ func execMain(thread *starlark.Thread, path string, src any, predeclared starlar
 }
 
 // unsetRE matches what env(), require_env() and secret() record for a
-// variable that is not set.
-var unsetRE = regexp.MustCompile(`^(env|require_env|secret): [A-Za-z_][A-Za-z0-9_]* is not set`)
+// variable that is not set; compiled on first use, as only loads with
+// placeholders (vet) need it.
+var unsetRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(env|require_env|secret): [A-Za-z_][A-Za-z0-9_]* is not set`)
+})
 
 // unset moves the diagnostics of variables that are not set from errs to
 // notes, saying what the load went on with.
 func unset(errs []result.Diagnostic) (rest, notes []result.Diagnostic) {
 	for _, d := range errs {
-		if unsetRE.MatchString(d.Msg) {
+		if unsetRE().MatchString(d.Msg) {
 			d.Msg += "; loaded with a placeholder (the zero value of its type)"
 			notes = append(notes, d)
 			continue
