@@ -129,7 +129,7 @@ type HostInfo struct {
 type ProcFS interface {
 	// PIDs lists the processes (thread group leaders), in any order.
 	PIDs() ([]int, error)
-	// ReadFile appends the contents of a process's file ("stat",
+	// ReadFile appends the contents of a process's file ("comm", "stat",
 	// "cmdline" or "status", as proc(5) writes them) to buf and returns
 	// the result. An error means the process is gone.
 	ReadFile(pid int, name string, buf []byte) ([]byte, error)

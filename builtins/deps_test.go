@@ -175,6 +175,8 @@ func (f fakeProcs) ReadFile(pid int, name string, buf []byte) ([]byte, error) {
 		return buf, syscall.ENOENT
 	}
 	switch name {
+	case "comm":
+		return append(buf, p.comm+"\n"...), nil
 	case "stat": // start 100 ticks after boot, rss 256 pages
 		return fmt.Appendf(buf, "%d (%s) S 1 %d %d 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 256 0", pid, p.comm, pid, pid), nil
 	case "cmdline":

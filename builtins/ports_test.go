@@ -127,9 +127,11 @@ func fakeProcTree(t *testing.T) string {
 		"   0: 00000000000000000000000000000000:1538 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000   105        0 777 1 0000000000000000 100 0 0 10 0\n")
 	write("net/udp", header+
 		"  12: 0100007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000   101        0 900 2 0000000000000000 0\n")
+	write("4242/comm", "postgres\n")
 	write("4242/stat", "4242 (postgres) S 1 4242 4242 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 500 100000 250 18446744073709551615\n")
 	write("4242/cmdline", "postgres\x00-D\x00/var/lib/postgresql\x00")
 	write("4242/status", "Name:\tpostgres\nUid:\t105\t105\t105\t105\n")
+	write("4243/comm", "postgres\n")
 	write("4243/stat", "4243 (postgres) Z 4242 4242 4242 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 600 0 0 18446744073709551615\n")
 	write("4243/cmdline", "")
 	write("4243/status", "Name:\tpostgres\nUid:\t105\t105\t105\t105\n")

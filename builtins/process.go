@@ -3,8 +3,9 @@ package builtins
 // This file holds process(), which finds running processes by executable
 // name, command line and user. It reads /proc directly: one scan of the
 // process table per run, shared by every check of the run, and only the
-// files a call needs (stat for names, cmdline for patterns, status for
-// users), each read at most once per process and run.
+// files a call needs (comm for names, cmdline for patterns, status for
+// users, stat for the state of the processes that match the others),
+// each read at most once per process and run.
 
 import (
 	"bytes"
@@ -189,7 +190,7 @@ func (t *procTable) query(ctx context.Context, q procQuery) ([]*procEntry, int, 
 		return nil, 0, err
 	}
 	if q.name != "" {
-		if err := t.pass(ctx, &t.names, entries, func(e *procEntry) { e.readName() }); err != nil {
+		if err := t.pass(ctx, &t.names, entries, func(e *procEntry) { e.readComm() }); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -210,7 +211,7 @@ func (t *procTable) query(ctx context.Context, q procQuery) ([]*procEntry, int, 
 	var out []*procEntry
 	zombies := 0
 	for _, e := range entries {
-		if q.name != "" && e.readName() != q.name {
+		if q.name != "" && !e.hasName(q.name) {
 			continue
 		}
 		if q.pattern != nil && (e.gone.Load() || !q.pattern.MatchString(e.readCmdline())) {
@@ -317,8 +318,8 @@ func (p procfs) PIDs() ([]int, error) {
 	return pids, nil
 }
 
-// ReadFile reads /proc/PID/name; stat and status are seq_files, cmdline
-// is not (see readProcFile).
+// ReadFile reads /proc/PID/name; comm, stat and status are seq_files,
+// cmdline is not (see readProcFile).
 func (p procfs) ReadFile(pid int, name string, buf []byte) ([]byte, error) {
 	// Built in place: a scan reads a file of every process, and
 	// strconv.Itoa plus + would cost an allocation more per read.
@@ -411,6 +412,8 @@ type procEntry struct {
 
 	statOnce sync.Once
 	stat     procStat
+	commOnce sync.Once
+	comm     string
 	nameOnce sync.Once
 	name     string
 	cmdOnce  sync.Once
@@ -462,7 +465,7 @@ func (e *procEntry) result(t *procTable, boot int64) starlark.Value {
 
 // procStat is what process() uses of /proc/PID/stat.
 type procStat struct {
-	comm  string // the name the kernel keeps, cut to 15 bytes
+	comm  string // the name the kernel keeps, cut to 15 bytes (listening() uses it)
 	start uint64 // start time, in clock ticks after boot
 	rss   uint64 // resident set size, in pages
 	state byte   // R, S, D, Z, T…
@@ -481,7 +484,8 @@ func (e *procEntry) readStat() procStat {
 
 // parseStat reads "PID (COMM) STATE PPID … STARTTIME VSIZE RSS …" (proc(5));
 // COMM may hold spaces and parentheses, so it ends at the last ')'. It
-// walks the fields in place: a name query reads the stat of every process.
+// walks the fields in place: a query without a name or pattern reads the
+// stat of every process.
 func parseStat(data []byte) (procStat, bool) {
 	open, end := bytes.IndexByte(data, '('), bytes.LastIndexByte(data, ')')
 	if open < 0 || end < open {
@@ -535,12 +539,39 @@ func parseUint(b []byte) (uint64, bool) {
 	return n, true
 }
 
+// readComm is the name the kernel keeps, cut to 15 bytes (longer for
+// kernel threads), from /proc/PID/comm: the same name as stat's second
+// field, but a name query reads it of every process, and comm costs the
+// kernel far less than stat, which gathers some fifty fields.
+func (e *procEntry) readComm() string {
+	e.commOnce.Do(func() {
+		// comm is the name and a newline; the name itself may hold one.
+		err := e.read("comm", func(data []byte) { e.comm = string(bytes.TrimSuffix(data, []byte{'\n'})) })
+		if err != nil {
+			e.gone.Store(true)
+		}
+	})
+	return e.comm
+}
+
+// hasName says whether the process's name (readName) is name. The full
+// name starts with comm, so the command line that completes a cut name is
+// read only when comm is the start of name: most names of 15 bytes and
+// more are kernel threads', which a query rarely asks for.
+func (e *procEntry) hasName(name string) bool {
+	comm := e.readComm()
+	if len(comm) < 15 || !strings.HasPrefix(name, comm) {
+		return comm == name
+	}
+	return e.readName() == name
+}
+
 // readName is the executable's name: the kernel's comm, which is cut to 15
 // bytes; a cut name is completed from the base name of argv[0] when that
 // starts with it (as gopsutil and pidof do).
 func (e *procEntry) readName() string {
 	e.nameOnce.Do(func() {
-		e.name = e.readStat().comm
+		e.name = e.readComm()
 		if len(e.name) < 15 {
 			return
 		}

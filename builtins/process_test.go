@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"os/user"
@@ -331,7 +332,7 @@ func TestProcessHonoursDeadline(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(root, "42"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	fifo := filepath.Join(root, "42", "stat")
+	fifo := filepath.Join(root, "42", "comm")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Skip("no FIFOs here:", err)
 	}
@@ -357,6 +358,118 @@ func TestProcessHonoursDeadline(t *testing.T) {
 		if d := time.Since(start); d > time.Second {
 			t.Errorf("check %d returned %v after its deadline", i+1, d)
 		}
+	}
+}
+
+// readLog is a ProcFS that records which file of which process was read.
+type readLog struct {
+	ProcFS
+	mu    sync.Mutex
+	reads map[int][]string
+}
+
+func (r *readLog) ReadFile(pid int, name string, buf []byte) ([]byte, error) {
+	r.mu.Lock()
+	r.reads[pid] = append(r.reads[pid], name)
+	r.mu.Unlock()
+	return r.ProcFS.ReadFile(pid, name, buf)
+}
+
+// A name query reads the name (comm) of every process and the stat of
+// only those it names: stat costs the kernel far more, and a small guard
+// asks for a name. The filters on stat's state (zombies left out,
+// state=) still apply to the processes named. A command line completes
+// a cut name only when the query could be that name.
+func TestProcessNameReadsStatOfMatchesOnly(t *testing.T) {
+	root := t.TempDir()
+	stat := func(pid int, comm string, state byte) string {
+		return fmt.Sprintf("%d (%s) %c 1 %d %d 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 256 0\n", pid, comm, state, pid, pid)
+	}
+	procs := map[int]map[string]string{
+		10: {"comm": "nginx\n", "stat": stat(10, "nginx", 'S'), "cmdline": "nginx: master process\x00"},
+		// Another name, and a stat that does not parse: reading it would
+		// mark the process gone, which would not change what is found,
+		// so the log of reads below is what tells.
+		11: {"comm": "postgres\n", "stat": "garbage", "cmdline": "postgres\x00"},
+		12: {"comm": "nginx\n", "stat": stat(12, "nginx", 'Z'), "cmdline": ""},
+		// The kernel cut the name to 15 bytes; argv[0] completes it.
+		13: {"comm": "igproc-longname\n", "stat": stat(13, "igproc-longname", 'S'), "cmdline": "/usr/sbin/igproc-longname-daemon\x00--flag\x00"},
+		// Gone between the listing and the read: no comm.
+		14: {"stat": stat(14, "nginx", 'S')},
+		// A kernel thread's name, longer than 15 bytes.
+		15: {"comm": "kworker/R-kblockd\n", "stat": stat(15, "kworker/R-kblockd", 'I'), "cmdline": ""},
+	}
+	write := func(name, data string) {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("stat", "cpu 0 0 0 0\nbtime 1700000000\n")
+	for pid, files := range procs {
+		dir := strconv.Itoa(pid)
+		if err := os.Mkdir(filepath.Join(root, dir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, data := range files {
+			write(filepath.Join(dir, name), data)
+		}
+		write(filepath.Join(dir, "status"), "Name:\tx\nUid:\t0\t0\t0\t0\n")
+	}
+	log := &readLog{ProcFS: procfs{root: root}, reads: map[int][]string{}}
+	table := newProcTable(log)
+	run := NewRun()
+	defer run.Close()
+	run.Shared(procKey, func() (any, func()) { return table, table.close })
+
+	for _, c := range []struct {
+		kwargs  map[string]string
+		want    []int
+		zombies int64
+	}{
+		{map[string]string{"name": "nginx"}, []int{10}, 1},
+		{map[string]string{"name": "nginx", "include_zombies": "yes"}, []int{10, 12}, 1},
+		{map[string]string{"name": "nginx", "state": "zombie"}, []int{12}, 1},
+		{map[string]string{"name": "igproc-longname-daemon"}, []int{13}, 0},
+		{map[string]string{"name": "igproc-longname"}, nil, 0},
+	} {
+		var kw []starlark.Tuple
+		for _, k := range slices.Sorted(maps.Keys(c.kwargs)) {
+			var v starlark.Value = starlark.String(c.kwargs[k])
+			if k == "include_zombies" {
+				v = starlark.True
+			}
+			kw = append(kw, starlark.Tuple{starlark.String(k), v})
+		}
+		thread := &starlark.Thread{Name: t.Name()}
+		SetContext(thread, t.Context())
+		SetRun(thread, run)
+		v, err := starlark.Call(thread, Predeclared()["process"], nil, kw)
+		if err != nil {
+			t.Fatalf("process(%v): %v", c.kwargs, err)
+		}
+		p := v.(*starlarkstruct.Struct)
+		if got := found(t, p); !slices.Equal(got, c.want) {
+			t.Errorf("process(%v) found %v, want %v", c.kwargs, got, c.want)
+		}
+		if n, _ := attr[starlark.Int](t, p, "zombies").Int64(); n != c.zombies {
+			t.Errorf("process(%v).zombies = %d, want %d", c.kwargs, n, c.zombies)
+		}
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	for pid, files := range log.reads {
+		if slices.Contains([]int{10, 12, 13}, pid) { // found: all of it is shown
+			if n := len(files); n != len(slices.Compact(slices.Sorted(slices.Values(files)))) {
+				t.Errorf("process %d: read %v, a file more than once", pid, files)
+			}
+			continue
+		}
+		if !slices.Equal(files, []string{"comm"}) {
+			t.Errorf("process %d: read %v; want only its comm, as no query names it", pid, files)
+		}
+	}
+	if len(log.reads) != len(procs) {
+		t.Errorf("read the files of %d processes, want all %d", len(log.reads), len(procs))
 	}
 }
 

@@ -253,6 +253,8 @@ func (w *world) ReadFile(pid int, name string, buf []byte) ([]byte, error) {
 		return buf, fs.ErrNotExist
 	}
 	switch name {
+	case "comm":
+		return append(append(buf, truncate(p.name, 15)...), '\n'), nil
 	case "stat":
 		ticks := uint64(max(0, (p.startTime-float64(w.bootTime()))*100))
 		pages := p.rss / uint64(os.Getpagesize())

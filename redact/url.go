@@ -8,6 +8,7 @@ package redact
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Redacted replaces the secret parts of a URL: a userinfo password, each
@@ -38,7 +39,7 @@ func URL(s string) string {
 	rest := s
 	if at := strings.LastIndexByte(s, '@'); at >= 0 {
 		start := 0
-		if m := authorityStart.FindStringIndex(s[:at]); m != nil {
+		if m := authorityStart().FindStringIndex(s[:at]); m != nil {
 			start = m[1]
 		}
 		userinfo := s[start:at]
@@ -95,14 +96,20 @@ func redactQuery(raw string) string {
 
 // authorityStart is the "//" that starts an authority: at the start of
 // the text, or right after a scheme. A "//" further on is in the path.
-var authorityStart = regexp.MustCompile(`^(?:[a-zA-Z][a-zA-Z0-9+.\-]*:)?//`)
+// Like urlInText, it is compiled on first use: a run that shows no URL
+// does not pay for it at start.
+var authorityStart = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:[a-zA-Z][a-zA-Z0-9+.\-]*:)?//`)
+})
 
 // urlInText finds what looks like an absolute URL in free text: a scheme,
 // "://" and everything up to a space or a quote.
-var urlInText = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s"'<>]+`)
+var urlInText = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s"'<>]+`)
+})
 
 // URLsIn redacts, with URL, every absolute URL in free text, such as an
 // error message from a library that quotes the URL it was given.
 func URLsIn(text string) string {
-	return urlInText.ReplaceAllStringFunc(text, URL)
+	return urlInText().ReplaceAllStringFunc(text, URL)
 }

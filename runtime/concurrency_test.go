@@ -36,11 +36,27 @@ func TestDefaultConcurrencyFollowsThisProcess(t *testing.T) {
 	if got < minDefaultConcurrency || got > maxDefaultConcurrency {
 		t.Errorf("DefaultConcurrency() = %d, outside %d..%d", got, minDefaultConcurrency, maxDefaultConcurrency)
 	}
-	if r := (RunOptions{}).withDefaults(&Guard{}); r.Concurrency != got {
+	big := &Guard{Checks: make([]*Check, minDefaultConcurrency+1)}
+	if r := (RunOptions{}).withDefaults(big); r.Concurrency != got {
 		t.Errorf("RunOptions{} gets concurrency %d, want DefaultConcurrency() %d", r.Concurrency, got)
 	}
 	if r := (RunOptions{Concurrency: 3}).withDefaults(&Guard{}); r.Concurrency != 3 {
 		t.Errorf("RunOptions{Concurrency: 3} gets %d", r.Concurrency)
+	}
+}
+
+// A guard of at most minDefaultConcurrency checks never reaches the
+// default, whatever it is: it runs without reading the machine's limits.
+func TestSmallGuardReadsNoLimits(t *testing.T) {
+	saved := defaultConcurrency
+	t.Cleanup(func() { defaultConcurrency = saved })
+	defaultConcurrency = func() int {
+		t.Error("read the machine's limits for a guard of 16 checks")
+		return saved()
+	}
+	small := &Guard{Checks: make([]*Check, minDefaultConcurrency)}
+	if r := (RunOptions{}).withDefaults(small); r.Concurrency != minDefaultConcurrency {
+		t.Errorf("a guard of %d checks gets concurrency %d, want %d", len(small.Checks), r.Concurrency, minDefaultConcurrency)
 	}
 }
 

@@ -39,6 +39,12 @@ func execGuarded(thread *starlark.Thread, filename string, src any, predeclared 
 	if err != nil {
 		return nil, err
 	}
+	return execTree(thread, f, predeclared)
+}
+
+// execTree rewrites the parsed file f, then resolves, compiles and
+// executes it (starlark.ExecFileOptions from its second step on).
+func execTree(thread *starlark.Thread, f *syntax.File, predeclared starlark.StringDict) (starlark.StringDict, error) {
 	guardTree(f)
 	prog, err := starlark.FileProgram(f, func(name string) bool {
 		_, ok := predeclared[name]

@@ -6,13 +6,14 @@ package runtime
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"time"
 
 	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
 
 	"github.com/infra-guard/infra-guard/builtins"
 	"github.com/infra-guard/infra-guard/result"
@@ -74,9 +75,12 @@ func Load(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guar
 	}
 	// The loader is closed when the execution ends, which, for one that is
 	// abandoned, is after Load has returned.
+	var findings []Finding // lint's, read only once the execution has ended
 	done, err := execWithGrace(ctx, func() error {
 		defer ld.close()
-		return execMain(thread, path, src, ld.predeclared)
+		var err error
+		findings, err = execMain(thread, path, src, ld.predeclared, !opts.lintDone)
+		return err
 	})
 	if !done {
 		// A builtin that does not watch the context holds the thread: leave
@@ -104,8 +108,13 @@ func Load(ctx context.Context, path string, src []byte, opts LoadOptions) (*Guar
 		}
 		return nil, &LoadError{Diagnostics: append(errs, ds...), Notes: notes}
 	}
-	if !opts.lintDone {
-		errs = append(errs, lintMain(path, src, ld.predeclared, opts.Logger)...)
+	// lint's errors stop a run like load errors; its warnings are logged.
+	for _, fd := range findings {
+		if fd.Severity == SevError {
+			errs = append(errs, fd.Diagnostic)
+			continue
+		}
+		opts.Logger.Warn(fd.Msg, "script", fd.File, "line", fd.Line)
 	}
 	errs = append(errs, reg.validate()...)
 	if len(errs) == 0 && len(reg.checks) == 0 {
@@ -153,29 +162,42 @@ func execWithGrace(ctx context.Context, exec func() error) (done bool, err error
 	}
 }
 
-// execMain executes the main script. go.starlark.net panics on some
-// allocations (list(range(1<<62))); such a panic becomes a load error, so
-// the exit code is 3 and not the 2 of a Go crash, which reads as CRITICAL.
-func execMain(thread *starlark.Thread, path string, src any, predeclared starlark.StringDict) (err error) {
+// execMain executes the main script, and with lintIt returns what the
+// strict checks of vet (lint.go) find in it. The script is parsed once:
+// lint reads the tree as written, before execTree rewrites it.
+// go.starlark.net panics on some allocations (list(range(1<<62))); such a
+// panic becomes a load error, so the exit code is 3 and not the 2 of a Go
+// crash, which reads as CRITICAL.
+func execMain(thread *starlark.Thread, path string, src any, predeclared starlark.StringDict, lintIt bool) (findings []Finding, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			// The Starlark frames are gone by now: name the file only.
-			err = &loadedError{d: result.Diagnostic{File: path, Msg: fmt.Sprintf("internal error (recovered panic): %v", p)}}
+			findings, err = nil, &loadedError{d: result.Diagnostic{File: path, Msg: fmt.Sprintf("internal error (recovered panic): %v", p)}}
 		}
 	}()
-	_, err = execGuarded(thread, path, src, predeclared)
-	return err
+	f, err := dialect.Parse(path, src, 0)
+	if err != nil {
+		return nil, err
+	}
+	if lintIt {
+		findings = lintMain(f, predeclared)
+	}
+	_, err = execTree(thread, f, predeclared)
+	return findings, err
 }
 
 // unsetRE matches what env(), require_env() and secret() record for a
-// variable that is not set.
-var unsetRE = regexp.MustCompile(`^(env|require_env|secret): [A-Za-z_][A-Za-z0-9_]* is not set`)
+// variable that is not set; compiled on first use, as only loads with
+// placeholders (vet) need it.
+var unsetRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(env|require_env|secret): [A-Za-z_][A-Za-z0-9_]* is not set`)
+})
 
 // unset moves the diagnostics of variables that are not set from errs to
 // notes, saying what the load went on with.
 func unset(errs []result.Diagnostic) (rest, notes []result.Diagnostic) {
 	for _, d := range errs {
-		if unsetRE.MatchString(d.Msg) {
+		if unsetRE().MatchString(d.Msg) {
 			d.Msg += "; loaded with a placeholder (the zero value of its type)"
 			notes = append(notes, d)
 			continue
@@ -185,23 +207,12 @@ func unset(errs []result.Diagnostic) (rest, notes []result.Diagnostic) {
 	return rest, notes
 }
 
-// lintMain runs the strict checks of vet (lint.go) on the main script of a
-// run: their errors stop it like load errors, their warnings are logged.
-func lintMain(path string, src []byte, predeclared starlark.StringDict, logger *slog.Logger) []result.Diagnostic {
-	f, err := dialect.Parse(path, src, 0)
-	if err != nil {
-		return nil // the load itself would have failed
-	}
+// lintMain runs the strict checks of vet (lint.go) on the main script's
+// tree as parsed. It resolves the tree, which execTree resolves again
+// after rewriting it: resolving sets every binding afresh.
+func lintMain(f *syntax.File, predeclared starlark.StringDict) []Finding {
 	if resolve.File(f, predeclared.Has, starlark.Universe.Has) != nil {
-		return nil
+		return nil // the load itself fails, with the same error
 	}
-	var errs []result.Diagnostic
-	for _, fd := range lint(f) {
-		if fd.Severity == SevError {
-			errs = append(errs, fd.Diagnostic)
-			continue
-		}
-		logger.Warn(fd.Msg, "script", fd.File, "line", fd.Line)
-	}
-	return errs
+	return lint(f)
 }

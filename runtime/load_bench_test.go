@@ -49,6 +49,12 @@ func BenchmarkLoadDefault(b *testing.B) {
 	benchmarkLoad(b, runtime.DefaultScriptName, runtime.DefaultScript, 4)
 }
 
+// BenchmarkLoadSmall measures the load phase of bench/small.star, the
+// small guard bench/run.sh times as a whole process.
+func BenchmarkLoadSmall(b *testing.B) {
+	benchmarkLoad(b, filepath.Join("..", "bench", "small.star"), nil, 12)
+}
+
 func benchmarkLoad(b *testing.B, path string, src []byte, checks int) {
 	b.ReportAllocs()
 	for b.Loop() {

@@ -110,7 +110,14 @@ func (o RunOptions) withDefaults(g *Guard) RunOptions {
 		o.CheckTimeout = DefaultCheckTimeout
 	}
 	if o.Concurrency <= 0 {
-		o.Concurrency = DefaultConcurrency()
+		// No default is below the floor, so a guard of no more checks than
+		// that never reaches it: it need not read the machine's limits
+		// (three files, a few per cent of a small guard's run).
+		if len(g.Checks) <= minDefaultConcurrency {
+			o.Concurrency = minDefaultConcurrency
+		} else {
+			o.Concurrency = DefaultConcurrency()
+		}
 	}
 	if o.MaxSteps == 0 {
 		o.MaxSteps = DefaultMaxSteps

@@ -11,13 +11,18 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
 //go:embed page.html
 var pageHTML string
 
-var pageTmpl = template.Must(template.New("page").Parse(pageHTML))
+// pageTmpl is parsed on first use, not at every start of the binary: most
+// never serve a page.
+var pageTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Parse(pageHTML))
+})
 
 type pageCheck struct {
 	Name, Status, Class, Message string
@@ -80,7 +85,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.RUnlock()
 	var b bytes.Buffer
-	if err := pageTmpl.Execute(&b, d); err != nil {
+	if err := pageTmpl().Execute(&b, d); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}

@@ -7,6 +7,7 @@ package starlib
 
 import (
 	"fmt"
+	"sync"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
@@ -18,21 +19,26 @@ import (
 // script sees: _re, _yaml, _base64, _hex, _hashlib and _semver, modules of
 // Go functions. Each call returns a new dict; the modules are shared.
 func Native() starlark.StringDict {
-	d := make(starlark.StringDict, len(native))
-	for k, v := range native {
+	mods := native()
+	d := make(starlark.StringDict, len(mods))
+	for k, v := range mods {
 		d[k] = v
 	}
 	return d
 }
 
-var native = starlark.StringDict{
-	"_re":      module("re", reFuncs),
-	"_yaml":    module("yaml", yamlFuncs),
-	"_base64":  module("base64", base64Funcs),
-	"_hex":     module("hex", hexFuncs),
-	"_hashlib": module("hashlib", hashlibFuncs),
-	"_semver":  module("semver", semverFuncs),
-}
+// native makes the modules when a guard first loads from @std, not at
+// every start.
+var native = sync.OnceValue(func() starlark.StringDict {
+	return starlark.StringDict{
+		"_re":      module("re", reFuncs),
+		"_yaml":    module("yaml", yamlFuncs),
+		"_base64":  module("base64", base64Funcs),
+		"_hex":     module("hex", hexFuncs),
+		"_hashlib": module("hashlib", hashlibFuncs),
+		"_semver":  module("semver", semverFuncs),
+	}
+})
 
 type fn = func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error)
 

@@ -12,7 +12,7 @@ import (
 // TestYAMLDeepNesting: a document nested far past MaxYAMLDepth, in flow
 // or block style, is an error, quickly, not a stack overflow.
 func TestYAMLDeepNesting(t *testing.T) {
-	decode := native["_yaml"].(interface {
+	decode := native()["_yaml"].(interface {
 		Attr(string) (starlark.Value, error)
 	})
 	fn, _ := decode.Attr("decode")
@@ -54,7 +54,7 @@ func TestYAMLAliasBomb(t *testing.T) {
 		doc += n + ": &" + n + " [" + strings.Repeat("*"+prev+", ", 9) + "*" + prev + "]\n"
 		prev = n
 	}
-	fn, _ := native["_yaml"].(interface {
+	fn, _ := native()["_yaml"].(interface {
 		Attr(string) (starlark.Value, error)
 	}).Attr("decode")
 	start := time.Now()
