@@ -118,6 +118,7 @@ func (g *Guard) Run(ctx context.Context, opts RunOptions) *result.Report {
 		if spawned {
 			starting.Store(false)
 		}
+		var cr *checkRun // handed from one check to the next, when it can be
 		for i := range ready {
 			more()
 			c := g.Checks[i]
@@ -141,8 +142,14 @@ func (g *Guard) Run(ctx context.Context, opts RunOptions) *result.Report {
 			// A check abandoned in a stuck builtin keeps this worker; a new
 			// one takes its place, so the others still run Concurrency at
 			// a time.
-			if abandoned := g.runCheck(runCtx, &opts, shared, run, c, i, finish, replace); abandoned {
+			if cr == nil {
+				cr = g.newCheckRun(runCtx, &opts, shared, run, finish, replace)
+			}
+			if abandoned := cr.runCheck(c, i); abandoned {
 				return
+			}
+			if !cr.reusable() {
+				cr = nil
 			}
 		}
 	}
