@@ -52,6 +52,11 @@ type checkRun struct {
 	run       int // the run's number, for the stuck registry
 	finish    func(index int, r result.CheckResult)
 	onAbandon func()
+	// base is when the checkRun was made. A check's start is base plus
+	// time.Since(base), which reads only the monotonic clock, where
+	// time.Now reads the wall clock too; every use of start compares
+	// monotonic times.
+	base time.Time
 
 	thread starlark.Thread
 	locals builtins.Locals
@@ -88,7 +93,7 @@ type checkState struct {
 // onAbandon, when set, is called), and runCheck returns true whenever
 // that builtin lets go.
 func (g *Guard) newCheckRun(runCtx context.Context, opts *RunOptions, shared *builtins.Run, run int, finish func(int, result.CheckResult), onAbandon func()) *checkRun {
-	cr := &checkRun{g: g, opts: opts, runCtx: runCtx, run: run, finish: finish, onAbandon: onAbandon}
+	cr := &checkRun{g: g, opts: opts, runCtx: runCtx, run: run, finish: finish, onAbandon: onAbandon, base: time.Now()}
 	thread := &cr.thread
 	thread.Print = opts.print
 	thread.OnMaxSteps = onSteps
@@ -123,7 +128,7 @@ func (cr *checkRun) runCheck(c *Check, index int) (abandoned bool) {
 	thread.SetMaxExecutionSteps(min(stepChunk, opts.MaxSteps))
 	thread.Uncancel()
 
-	cr.start = time.Now()
+	cr.start = cr.base.Add(time.Since(cr.base))
 	cr.own = cr.start.Add(cr.timeout)
 	var o struct {
 		v        starlark.Value
