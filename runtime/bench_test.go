@@ -15,8 +15,8 @@ import (
 )
 
 // BenchmarkScheduleNoop measures the run phase's cost per check: 1,000
-// checks that do nothing, so what is timed is the scheduler — a thread, a
-// deadline, a worker and a result per check. Target: at most 2 µs per
+// checks that do nothing, so what is timed is the scheduler — a thread
+// made ready, a deadline, a worker's turn and a result per check. Target: at most 2 µs per
 // check above BenchmarkScheduleFloor (see bench/README.md).
 //
 //	go test -run '^$' -bench Schedule -benchtime 20x ./runtime/
@@ -83,9 +83,11 @@ func benchmarkSchedule(b *testing.B, n int) {
 }
 
 // TestNoopCheckAllocations holds the line that BenchmarkScheduleNoop
-// measures: a check that calls no builtin costs a handful of allocations
-// — its thread and run state, Starlark's call frame — and no deadline
-// timer, context or goroutine of its own (36 allocations before).
+// measures: a check that calls no builtin costs one allocation, the
+// locals of Starlark's call; its thread and run state are its worker's,
+// handed on from the check before, and it has no deadline timer, context
+// or goroutine of its own (36 allocations before, then 7). What a run or
+// a worker makes once adds about 0.05 per check here.
 func TestNoopCheckAllocations(t *testing.T) {
 	const n = 1000
 	path := filepath.Join(t.TempDir(), "noop.star")
@@ -98,7 +100,8 @@ func TestNoopCheckAllocations(t *testing.T) {
 		t.Fatal(err)
 	}
 	perCheck := testing.AllocsPerRun(5, func() { g.Run(context.Background(), runtime.RunOptions{}) }) / n
-	if perCheck > 9 {
-		t.Errorf("%.1f allocations per no-op check, want at most 9", perCheck)
+	t.Logf("%.3f allocations per no-op check", perCheck)
+	if perCheck > 1.5 {
+		t.Errorf("%.2f allocations per no-op check, want at most 1.5", perCheck)
 	}
 }
