@@ -141,6 +141,7 @@ func (cr *checkRun) runCheck(c *Check, index int) (abandoned bool) {
 	}()
 	r := c.result()
 	r.Duration = time.Since(cr.start)
+	end := cr.start.Add(r.Duration)
 	if cr.end() {
 		// Reported already; it may start again from the next run on.
 		cr.g.stuck.remove(c.Name)
@@ -151,11 +152,11 @@ func (cr *checkRun) runCheck(c *Check, index int) (abandoned bool) {
 	// the thread before its last step. Without it, identical checks that
 	// end at the deadline came out OK or FAIL at random.
 	// The clock decides, not the timer: under load a timer fires late.
-	if o.panicked == nil && o.err == nil && !cr.start.Add(r.Duration).Before(cr.deadline()) && !interrupted(cr.runCtx) {
+	if o.panicked == nil && o.err == nil && !end.Before(cr.deadline()) && !interrupted(cr.runCtx) {
 		o.err = cr.pastDeadline()
 	}
 
-	cause := cr.causeAt(cr.start.Add(r.Duration))
+	cause := cr.causeAt(end)
 	switch {
 	case o.panicked != nil:
 		cr.mu.Lock()

@@ -93,7 +93,9 @@ func (g *Guard) Run(ctx context.Context, opts RunOptions) *result.Report {
 	// a few microseconds each, while checks that return at once are run by
 	// the few workers there are, not one goroutine (and stack) apiece.
 	more = func() {
-		if len(ready) == 0 || workers.Load() >= int64(opts.Concurrency) || !starting.CompareAndSwap(false, true) {
+		// It runs twice per check: loads first, so that the usual answer
+		// (no) writes no memory the other workers read.
+		if len(ready) == 0 || workers.Load() >= int64(opts.Concurrency) || starting.Load() || !starting.CompareAndSwap(false, true) {
 			return
 		}
 		if workers.Add(1) > int64(opts.Concurrency) {
