@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
@@ -15,8 +16,8 @@ import (
 )
 
 // BenchmarkScheduleNoop measures the run phase's cost per check: 1,000
-// checks that do nothing, so what is timed is the scheduler — a thread, a
-// deadline, a worker and a result per check. Target: at most 2 µs per
+// checks that do nothing, so what is timed is the scheduler — a thread
+// made ready, a deadline, a worker's turn and a result per check. Target: at most 2 µs per
 // check above BenchmarkScheduleFloor (see bench/README.md).
 //
 //	go test -run '^$' -bench Schedule -benchtime 20x ./runtime/
@@ -44,6 +45,7 @@ func BenchmarkScheduleFloor(b *testing.B) {
 	globals.Freeze()
 	fn := globals["noop"]
 	b.ReportAllocs()
+	cpu := startCPU()
 	for b.Loop() {
 		for range n {
 			if _, err := starlark.Call(&starlark.Thread{Name: "c"}, fn, nil, nil); err != nil {
@@ -52,6 +54,26 @@ func BenchmarkScheduleFloor(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/check")
+	cpu.report(b, n)
+}
+
+// cpuMeter reports the CPU time a benchmark used per check, all goroutines
+// and the garbage collector included. On a loaded machine wall time
+// includes waiting for a core; CPU time mostly does not.
+type cpuMeter struct {
+	start time.Duration
+	ok    bool
+}
+
+func startCPU() cpuMeter {
+	t, ok := processCPU()
+	return cpuMeter{t, ok}
+}
+
+func (m cpuMeter) report(b *testing.B, n int) {
+	if end, ok := processCPU(); ok && m.ok {
+		b.ReportMetric(float64((end-m.start).Nanoseconds())/float64(b.N*n), "cpu-ns/check")
+	}
 }
 
 // BenchmarkScheduleNoop10 is the same with 10 checks, the size of a small
@@ -73,19 +95,23 @@ func benchmarkSchedule(b *testing.B, n int) {
 	}
 	b.ReportAllocs()
 	var rep *result.Report
+	cpu := startCPU()
 	for b.Loop() {
 		rep = g.Run(context.Background(), runtime.RunOptions{})
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/check")
+	cpu.report(b, n)
 	if got := rep.Counts()[result.OK]; got != n {
 		b.Fatalf("last run: %d checks OK, want %d: %+v", got, n, rep.Checks[0])
 	}
 }
 
 // TestNoopCheckAllocations holds the line that BenchmarkScheduleNoop
-// measures: a check that calls no builtin costs a handful of allocations
-// — its thread and run state, Starlark's call frame — and no deadline
-// timer, context or goroutine of its own (36 allocations before).
+// measures: a check that calls no builtin costs one allocation, the
+// locals of Starlark's call; its thread and run state are its worker's,
+// handed on from the check before, and it has no deadline timer, context
+// or goroutine of its own (36 allocations before, then 7). What a run or
+// a worker makes once adds about 0.05 per check here.
 func TestNoopCheckAllocations(t *testing.T) {
 	const n = 1000
 	path := filepath.Join(t.TempDir(), "noop.star")
@@ -98,7 +124,8 @@ func TestNoopCheckAllocations(t *testing.T) {
 		t.Fatal(err)
 	}
 	perCheck := testing.AllocsPerRun(5, func() { g.Run(context.Background(), runtime.RunOptions{}) }) / n
-	if perCheck > 9 {
-		t.Errorf("%.1f allocations per no-op check, want at most 9", perCheck)
+	t.Logf("%.3f allocations per no-op check", perCheck)
+	if perCheck > 1.5 {
+		t.Errorf("%.2f allocations per no-op check, want at most 1.5", perCheck)
 	}
 }

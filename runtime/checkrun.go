@@ -10,8 +10,8 @@ package runtime
 // the check's context, or one of the universal builtins tracked in
 // stuck.go) makes the check's context, whose timer cancels the thread at
 // the deadline and, when a builtin ignores that, reports the check stuck
-// after stuckGrace. A run makes one of these per check, so what is not
-// needed is not made.
+// after stuckGrace. A run does this for every check, so what is not
+// needed is not made, and what every check needs is made once per worker.
 
 import (
 	"context"
@@ -34,27 +34,49 @@ const stepChunk = 1 << 16
 // checkRunKey holds a check's *checkRun on its thread.
 const checkRunKey = "infra-guard.check-run"
 
-// checkRun is one run of one check. Its thread, the builtins' locals and
-// the call tracker live inside it, so a check is one allocation, not ten.
+// checkRun runs the checks of one worker of a run, one after another.
+// Its thread (with the thread-local map and call frame Starlark keeps in
+// it), the builtins' locals and the closure they call for the context
+// are made once and handed from one check to the next; a check that calls
+// no builtin then costs no allocation here. All that belongs to one check
+// is in checkState, which is replaced whole before the next one starts,
+// and the thread's name, step count, step limit and cancellation are
+// reset, so nothing of one check reaches the next. A check that made its
+// context (a timer may still cancel its thread), panicked or was
+// abandoned does not hand its thread on: the worker makes a new checkRun.
 type checkRun struct {
+	// The same for every check the worker runs in this run.
 	g         *Guard
 	opts      *RunOptions
 	runCtx    context.Context
-	c         *Check
 	run       int // the run's number, for the stuck registry
-	index     int // the check's index, for finish
 	finish    func(index int, r result.CheckResult)
 	onAbandon func()
+	// base is when the checkRun was made. A check's start is base plus
+	// time.Since(base), which reads only the monotonic clock, where
+	// time.Now reads the wall clock too; every use of start compares
+	// monotonic times.
+	base time.Time
+
+	thread starlark.Thread
+	locals builtins.Locals
+
+	checkState
+}
+
+// checkState is what one check's run adds to its checkRun.
+type checkState struct {
+	c     *Check
+	index int // the check's index, for finish
 
 	start   time.Time
 	timeout time.Duration
 	own     time.Time // start + timeout: the check's own deadline
 
-	thread       starlark.Thread
-	locals       builtins.Locals
 	calls        builtins.Calls
 	in           atomic.Pointer[string] // the tracked builtin in progress (stuck.go)
 	tooManySteps bool
+	spent        bool // made its context or panicked: its thread is not reused
 
 	mu        sync.Mutex
 	ctx       context.Context // made on first use, by context
@@ -65,27 +87,48 @@ type checkRun struct {
 	grace     *time.Timer
 }
 
-// runCheck runs check c in its own thread, on the calling goroutine, and
-// hands the result to finish, with index. When a builtin that ignores its context
-// still holds the check a grace after its deadline, the timeout is
-// reported from a timer (after onAbandon, when set, is called), and
-// runCheck returns true whenever that builtin lets go.
-func (g *Guard) runCheck(runCtx context.Context, opts *RunOptions, shared *builtins.Run, run int, c *Check, index int, finish func(int, result.CheckResult), onAbandon func()) bool {
-	cr := &checkRun{g: g, opts: opts, runCtx: runCtx, c: c, run: run, index: index, finish: finish, onAbandon: onAbandon, timeout: c.Timeout}
-	if cr.timeout == 0 {
-		cr.timeout = opts.CheckTimeout
-	}
-	defer cr.release()
+// newCheckRun makes the thread and locals that a worker's checks share.
+// When a builtin that ignores its context still holds a check a grace
+// after its deadline, the timeout is reported from a timer (after
+// onAbandon, when set, is called), and runCheck returns true whenever
+// that builtin lets go.
+func (g *Guard) newCheckRun(runCtx context.Context, opts *RunOptions, shared *builtins.Run, run int, finish func(int, result.CheckResult), onAbandon func()) *checkRun {
+	cr := &checkRun{g: g, opts: opts, runCtx: runCtx, run: run, finish: finish, onAbandon: onAbandon, base: time.Now()}
 	thread := &cr.thread
-	thread.Name, thread.Print = c.Name, opts.print
-	thread.SetMaxExecutionSteps(min(stepChunk, opts.MaxSteps))
+	thread.Print = opts.print
 	thread.OnMaxSteps = onSteps
 	thread.SetLocal(checkRunKey, cr)
 	cr.locals = builtins.Locals{Context: cr.context, Run: shared, Logger: opts.Logger, Dir: g.dir, Config: g.runConfig, Calls: &cr.calls}
 	builtins.SetLocals(thread, &cr.locals)
 	builtins.SetDeps(thread, opts.Deps)
+	return cr
+}
 
-	cr.start = time.Now()
+// reusable reports whether the worker may run its next check on cr: the
+// check that just ended neither made its context nor panicked.
+func (cr *checkRun) reusable() bool {
+	cr.mu.Lock()
+	defer cr.mu.Unlock()
+	return !cr.spent
+}
+
+// runCheck runs check c on cr's thread, on the calling goroutine, and
+// hands the result to finish, with index. It returns true when c was
+// abandoned in a stuck builtin and its result already reported.
+func (cr *checkRun) runCheck(c *Check, index int) (abandoned bool) {
+	opts := cr.opts
+	cr.checkState = checkState{c: c, index: index, timeout: c.Timeout}
+	if cr.timeout == 0 {
+		cr.timeout = opts.CheckTimeout
+	}
+	defer cr.release()
+	thread := &cr.thread
+	thread.Name = c.Name
+	thread.Steps = 0
+	thread.SetMaxExecutionSteps(min(stepChunk, opts.MaxSteps))
+	thread.Uncancel()
+
+	cr.start = cr.base.Add(time.Since(cr.base))
 	cr.own = cr.start.Add(cr.timeout)
 	var o struct {
 		v        starlark.Value
@@ -98,9 +141,10 @@ func (g *Guard) runCheck(runCtx context.Context, opts *RunOptions, shared *built
 	}()
 	r := c.result()
 	r.Duration = time.Since(cr.start)
+	end := cr.start.Add(r.Duration)
 	if cr.end() {
 		// Reported already; it may start again from the next run on.
-		g.stuck.remove(c.Name)
+		cr.g.stuck.remove(c.Name)
 		return true
 	}
 	// One rule at the deadline: a check whose deadline passed before its
@@ -108,13 +152,16 @@ func (g *Guard) runCheck(runCtx context.Context, opts *RunOptions, shared *built
 	// the thread before its last step. Without it, identical checks that
 	// end at the deadline came out OK or FAIL at random.
 	// The clock decides, not the timer: under load a timer fires late.
-	if o.panicked == nil && o.err == nil && !cr.start.Add(r.Duration).Before(cr.deadline()) && !interrupted(runCtx) {
+	if o.panicked == nil && o.err == nil && !end.Before(cr.deadline()) && !interrupted(cr.runCtx) {
 		o.err = cr.pastDeadline()
 	}
 
-	cause := cr.causeAt(cr.start.Add(r.Duration))
+	cause := cr.causeAt(end)
 	switch {
 	case o.panicked != nil:
+		cr.mu.Lock()
+		cr.spent = true
+		cr.mu.Unlock()
 		r.Status = result.Unknown
 		r.Message = fmt.Sprintf("internal error (recovered panic): %v", o.panicked)
 		opts.Logger.Error("check panicked; this is a bug in infra-guard or a script that exhausted memory",
@@ -141,7 +188,7 @@ func (g *Guard) runCheck(runCtx context.Context, opts *RunOptions, shared *built
 				"error", r.Message, "backtrace", r.Backtrace)
 		}
 	}
-	finish(index, r)
+	cr.finish(index, r)
 	return false
 }
 
@@ -168,6 +215,8 @@ func (cr *checkRun) context() context.Context {
 	cr.mu.Lock()
 	defer cr.mu.Unlock()
 	if cr.ctx == nil {
+		// Its timers may cancel the thread after the check has returned.
+		cr.spent = true
 		ctx, cancel := context.WithDeadlineCause(cr.runCtx, cr.own, cr.timeoutErr())
 		cr.ctx, cr.cancel = context.WithValue(ctx, checkNameKey{}, cr.c.Name), cancel
 		cr.stop = context.AfterFunc(ctx, func() { cr.expired(ctx) })

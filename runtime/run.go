@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,22 +48,11 @@ func (g *Guard) Run(ctx context.Context, opts RunOptions) *result.Report {
 	// means few goroutines, not one per check waiting its turn.
 	n := len(g.Checks)
 	results := make([]result.CheckResult, n)
-	index := make(map[string]int, n)
-	for i, c := range g.Checks {
-		index[c.Name] = i
-	}
-	waiting := make([]int, n) // checks it runs after that have not finished
-	dependents := make([][]int, n)
-	for i, c := range g.Checks {
-		for _, dep := range c.After {
-			waiting[i]++
-			dependents[index[dep]] = append(dependents[index[dep]], i)
-		}
-	}
-	ready := make(chan int, n) // every check passes through once
+	order := afterOrder(g.Checks) // nil when no check runs after another
+	ready := make(chan int, n)    // every check passes through once
 	var (
-		mu       sync.Mutex
-		finished = make([]bool, n)
+		mu       sync.Mutex // order's waiting counts
+		finished = make([]atomic.Bool, n)
 		wg       sync.WaitGroup
 	)
 	wg.Add(n)
@@ -76,22 +66,22 @@ func (g *Guard) Run(ctx context.Context, opts RunOptions) *result.Report {
 	// grace timer when a stuck builtin keeps that worker — and readies the
 	// checks that were waiting only for it.
 	finish := func(i int, r result.CheckResult) {
-		mu.Lock()
-		if finished[i] {
-			mu.Unlock()
+		if !finished[i].CompareAndSwap(false, true) {
 			return
 		}
-		finished[i] = true
 		results[i] = r
-		var now []int
-		for _, d := range dependents[i] {
-			if waiting[d]--; waiting[d] == 0 {
-				now = append(now, d)
+		if order != nil {
+			var now []int
+			mu.Lock()
+			for _, d := range order.dependents[i] {
+				if order.waiting[d]--; order.waiting[d] == 0 {
+					now = append(now, d)
+				}
 			}
-		}
-		mu.Unlock()
-		for _, d := range now {
-			ready <- d
+			mu.Unlock()
+			for _, d := range now {
+				ready <- d
+			}
 		}
 		more()
 		wg.Done()
@@ -103,7 +93,9 @@ func (g *Guard) Run(ctx context.Context, opts RunOptions) *result.Report {
 	// a few microseconds each, while checks that return at once are run by
 	// the few workers there are, not one goroutine (and stack) apiece.
 	more = func() {
-		if len(ready) == 0 || !starting.CompareAndSwap(false, true) {
+		// It runs twice per check: loads first, so that the usual answer
+		// (no) writes no memory the other workers read.
+		if len(ready) == 0 || workers.Load() >= int64(opts.Concurrency) || starting.Load() || !starting.CompareAndSwap(false, true) {
 			return
 		}
 		if workers.Add(1) > int64(opts.Concurrency) {
@@ -118,31 +110,41 @@ func (g *Guard) Run(ctx context.Context, opts RunOptions) *result.Report {
 		if spawned {
 			starting.Store(false)
 		}
+		var cr *checkRun // handed from one check to the next, when it can be
 		for i := range ready {
 			more()
 			c := g.Checks[i]
-			r := c.result()
-			if dep, st, ok := failedDependency(c, results, index); ok {
-				r.Status = result.Skip
-				r.Message = fmt.Sprintf("skipped: check %q, which it runs after, ended %s", dep, strings.ToUpper(st.String()))
-				finish(i, r)
-				continue
+			if order != nil {
+				if dep, st, ok := failedDependency(c, results, order.after[i]); ok {
+					r := c.result()
+					r.Status = result.Skip
+					r.Message = fmt.Sprintf("skipped: check %q, which it runs after, ended %s", dep, strings.ToUpper(st.String()))
+					finish(i, r)
+					continue
+				}
 			}
 			if msg := g.stuck.still(c.Name); msg != "" {
 				// Its deadline passed long ago and it has not answered yet.
+				r := c.result()
 				r.Status, r.Message = result.Fail, msg
 				finish(i, r)
 				continue
 			}
 			if runCtx.Err() != nil {
-				finish(i, g.notRun(r, runCtx))
+				finish(i, g.notRun(c.result(), runCtx))
 				continue
 			}
 			// A check abandoned in a stuck builtin keeps this worker; a new
 			// one takes its place, so the others still run Concurrency at
 			// a time.
-			if abandoned := g.runCheck(runCtx, &opts, shared, run, c, i, finish, replace); abandoned {
+			if cr == nil {
+				cr = g.newCheckRun(runCtx, &opts, shared, run, finish, replace)
+			}
+			if abandoned := cr.runCheck(c, i); abandoned {
 				return
+			}
+			if !cr.reusable() {
+				cr = nil
 			}
 		}
 	}
@@ -188,12 +190,42 @@ func (g *Guard) notRun(r result.CheckResult, runCtx context.Context) result.Chec
 	return r
 }
 
-// failedDependency names the first check c runs after that did not pass
-// (OK and WARN pass), with how it ended.
-func failedDependency(c *Check, results []result.CheckResult, index map[string]int) (string, result.Status, bool) {
-	for _, dep := range c.After {
-		if st := results[index[dep]].Status; st != result.OK && st != result.Warn {
-			return dep, st, true
+// order is the after= graph of a run's checks, by index.
+type order struct {
+	after      [][]int // the checks each runs after, as in its after=
+	dependents [][]int // the checks that run after each
+	waiting    []int   // how many of after have not finished; under Run's mu
+}
+
+// afterOrder returns the after= graph of checks, or nil when no check
+// runs after another, as in most guards, which then need none of it.
+func afterOrder(checks []*Check) *order {
+	if !slices.ContainsFunc(checks, func(c *Check) bool { return len(c.After) > 0 }) {
+		return nil
+	}
+	n := len(checks)
+	index := make(map[string]int, n)
+	for i, c := range checks {
+		index[c.Name] = i
+	}
+	o := &order{after: make([][]int, n), dependents: make([][]int, n), waiting: make([]int, n)}
+	for i, c := range checks {
+		for _, name := range c.After {
+			dep := index[name]
+			o.after[i] = append(o.after[i], dep)
+			o.dependents[dep] = append(o.dependents[dep], i)
+			o.waiting[i]++
+		}
+	}
+	return o
+}
+
+// failedDependency names the first check c runs after (after holds their
+// indices) that did not pass (OK and WARN pass), with how it ended.
+func failedDependency(c *Check, results []result.CheckResult, after []int) (string, result.Status, bool) {
+	for k, dep := range after {
+		if st := results[dep].Status; st != result.OK && st != result.Warn {
+			return c.After[k], st, true
 		}
 	}
 	return "", 0, false

@@ -56,6 +56,6 @@ func (g *Guard) RunCheck(ctx context.Context, opts RunOptions, name string, afte
 	// RunCheck returns only when the thread has ended, so the stuck registry
 	// (stuck.go) never holds this check once it returns; a run number still
 	// names the run in its "stuck since" message.
-	g.runCheck(ctx, &opts, shared, g.stuck.newRun(), c, 0, finish, nil)
+	g.newCheckRun(ctx, &opts, shared, g.stuck.newRun(), finish, nil).runCheck(c, 0)
 	return nil
 }

@@ -20,6 +20,9 @@ type stuckChecks struct {
 	mu     sync.Mutex
 	runs   int // runs started, for "since round N"
 	byName map[string]stuckCheck
+	// count is len(byName), so that still, asked before every check,
+	// need not take the lock while no check is stuck, as almost always.
+	count atomic.Int64
 }
 
 // newRun counts a run and returns its number, from 1.
@@ -49,6 +52,7 @@ func (s *stuckChecks) add(name string, c stuckCheck) {
 		s.byName = map[string]stuckCheck{}
 	}
 	s.byName[name] = c
+	s.count.Store(int64(len(s.byName)))
 }
 
 func (s *stuckChecks) remove(name string) {
@@ -58,11 +62,12 @@ func (s *stuckChecks) remove(name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.byName, name)
+	s.count.Store(int64(len(s.byName)))
 }
 
 // still says why a check must not start again, or "" when it may.
 func (s *stuckChecks) still(name string) string {
-	if s == nil { // a Guard not made by Load
+	if s == nil || s.count.Load() == 0 { // a Guard not made by Load, or none stuck
 		return ""
 	}
 	s.mu.Lock()
