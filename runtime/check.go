@@ -77,25 +77,29 @@ func checkBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	if reg == nil {
 		return nil, fmt.Errorf("check: can only be called while the script loads, at top level or in a function called from there, not inside a check")
 	}
-	var (
+	// One struct for every argument: UnpackArgs takes their addresses, so
+	// separate variables would each escape to the heap, ten allocations for
+	// every check() of a guard that registers thousands.
+	a := struct {
 		name    string
 		fn      starlark.Callable
-		fnArgs  starlark.Iterable = starlark.Tuple(nil)
+		fnArgs  starlark.Iterable
 		fnKw    *starlark.Dict
 		timeout builtins.Duration // None: the run's --check-timeout
 		tags    builtins.StringList
 		after   builtins.StringList
 		// For serve only (run ignores them).
 		interval  builtins.Duration // None: serve's --interval
-		failAfter = 1
-		okAfter   = 1
-	)
+		failAfter int
+		okAfter   int
+	}{fnArgs: starlark.Tuple(nil), failAfter: 1, okAfter: 1}
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs,
-		"name", &name, "fn", &fn, "args?", &fnArgs, "kwargs?", &fnKw,
-		"timeout??", &timeout, "tags?", &tags, "after?", &after,
-		"interval??", &interval, "fail_after?", &failAfter, "ok_after?", &okAfter); err != nil {
+		"name", &a.name, "fn", &a.fn, "args?", &a.fnArgs, "kwargs?", &a.fnKw,
+		"timeout??", &a.timeout, "tags?", &a.tags, "after?", &a.after,
+		"interval??", &a.interval, "fail_after?", &a.failAfter, "ok_after?", &a.okAfter); err != nil {
 		return nil, err
 	}
+	name, interval, failAfter, okAfter := a.name, a.interval, a.failAfter, a.okAfter
 	if strings.TrimSpace(name) == "" {
 		return nil, fmt.Errorf("check: name must not be empty")
 	}
@@ -109,17 +113,21 @@ func checkBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 		return nil, fmt.Errorf("check %q: fail_after and ok_after count consecutive results and must be at least 1, got fail_after=%d, ok_after=%d", name, failAfter, okAfter)
 	}
 	pos := thread.CallFrame(1).Pos
-	c := &Check{Name: name, Fn: fn, Timeout: time.Duration(timeout), Tags: tags, After: after,
+	c := &Check{Name: name, Fn: a.fn, Timeout: time.Duration(a.timeout), Tags: a.tags, After: a.after,
 		File: pos.Filename(), Line: int(pos.Line), Col: int(pos.Col),
 		Interval: time.Duration(interval), FailAfter: failAfter, OkAfter: okAfter}
 	if prev, dup := reg.byName[name]; dup {
 		return nil, fmt.Errorf("check: duplicate name %q: already registered at %s:%d:%d; names must be unique", name, prev.File, prev.Line, prev.Col)
 	}
-	for v := range starlark.Elements(fnArgs) {
-		c.Args = append(c.Args, v)
+	if t, ok := a.fnArgs.(starlark.Tuple); ok {
+		c.Args = t // tuples are immutable; freeze() freezes what they hold
+	} else {
+		for v := range starlark.Elements(a.fnArgs) {
+			c.Args = append(c.Args, v)
+		}
 	}
-	if fnKw != nil {
-		for _, kv := range fnKw.Items() {
+	if a.fnKw != nil {
+		for _, kv := range a.fnKw.Items() {
 			k, ok := kv[0].(starlark.String)
 			if !ok {
 				return nil, fmt.Errorf("check %q: kwargs keys must be strings, got %s", name, kv[0].Type())

@@ -2,8 +2,10 @@ package runtime_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/infra-guard/infra-guard/runtime"
@@ -66,4 +68,22 @@ func benchmarkLoad(b *testing.B, path string, src []byte, checks int) {
 			b.Fatalf("loaded %d checks, want %d", len(g.Checks), checks)
 		}
 	}
+}
+
+// BenchmarkLoadManyChecks measures check() itself: a guard registering
+// 10,000 checks whose names are literals, so that the script's own string
+// formatting is not what is timed.
+func BenchmarkLoadManyChecks(b *testing.B) {
+	const n = 10_000
+	var src strings.Builder
+	src.WriteString("def f():\n    return True\nfor name in [\n")
+	for i := range n {
+		fmt.Fprintf(&src, "    \"c%d\",\n", i)
+	}
+	src.WriteString("]:\n    check(name, f)\n")
+	path := filepath.Join(b.TempDir(), "guard.star")
+	if err := os.WriteFile(path, []byte(src.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	benchmarkLoad(b, path, nil, n)
 }
