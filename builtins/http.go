@@ -508,8 +508,8 @@ func (r *httpRequest) do(ctx context.Context, rt http.RoundTripper, log *slog.Lo
 		out.err = redact.URLsIn(err.Error())
 		return out
 	}
-	// The call's own headers, not a copy: the client clones them for each
-	// redirect and SetBasicAuth sets the same value on every call.
+	// The call's own header map, not a copy: nothing else holds it, the
+	// client clones it for each redirect, and SetBasicAuth only adds to it.
 	req.Header = r.header
 	if r.host != "" {
 		req.Host = r.host
