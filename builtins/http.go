@@ -79,7 +79,50 @@ type httpRequest struct {
 // http_check(url, method="GET", headers={}, body=None, json=None,
 // timeout="10s", retries=2, follow_redirects=True, insecure=False,
 // ca_file=None, idempotency_key=None, expect_status=None, basic_auth=None)
+//
+// The call runs on a goroutine of its own while the check's goroutine
+// waits for it. The check's goroutine is about 4.5 KB deep in the runtime
+// and the Starlark interpreter when it calls a builtin; go-retryablehttp
+// and net/http block 3.3 KB further down, and parsing the arguments goes
+// 3 KB down for a moment, so on the check's goroutine every waiting check
+// had a 16 KiB stack. Go also starts new goroutines at the average stack
+// depth it saw at the last collection, so net/http's two goroutines per
+// connection started at 8 KiB instead of 4 KiB. Apart, the check waits in
+// 8 KiB and the call in 8 KiB: 24 KiB per waiting check with the
+// connection's goroutines instead of 32 (bench/http/README.md).
 func httpCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	call := &httpCheckCall{thread: thread, b: b, args: args, kwargs: kwargs, done: make(chan struct{})}
+	go call.run()
+	<-call.done
+	if call.panicked != nil {
+		panic(call.panicked) // on the check's goroutine, where the runtime recovers it
+	}
+	return call.v, call.err
+}
+
+// httpCheckCall carries one http_check call to the goroutine that runs it
+// and its outcome back.
+type httpCheckCall struct {
+	thread *starlark.Thread
+	b      *starlark.Builtin
+	args   starlark.Tuple
+	kwargs []starlark.Tuple
+	done   chan struct{}
+
+	v        starlark.Value
+	err      error
+	panicked any
+}
+
+func (c *httpCheckCall) run() {
+	defer func() {
+		c.panicked = recover()
+		close(c.done)
+	}()
+	c.v, c.err = runHTTPCheck(c.thread, c.b, c.args, c.kwargs)
+}
+
+func runHTTPCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	ctx := ctxOf(thread)
 	req, err := parseHTTPArgs(thread, b, args, kwargs)
 	if err != nil {
@@ -90,7 +133,7 @@ func httpCheck(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 		return nil, fmt.Errorf("%s: ca_file: %w", b.Name(), err)
 	}
 	req.sleep = depsOf(thread).Sleep
-	return req.do(ctx, rt, loggerOf(thread).With("check", thread.Name), func() time.Time { return nowOf(thread) },
+	return req.do(ctx, rt, loggerOf(thread), thread.Name, func() time.Time { return nowOf(thread) },
 		func(detail string) { noteProgress(thread, detail) }), nil
 }
 
@@ -416,6 +459,7 @@ type httpCall struct {
 	deadline time.Time
 	rnd      func(int64) int64
 	log      *slog.Logger
+	check    string // the check's name, for the log
 
 	attempt      int // 1 for the first
 	attemptStart time.Time
@@ -429,15 +473,15 @@ type httpCall struct {
 }
 
 // do sends the request with retries and returns the response value; it
-// never fails: what went wrong is in the value's error. clock is the
-// script's wall clock, for a certificate's days_left; progress hears which
-// attempt is under way.
-func (r *httpRequest) do(ctx context.Context, rt http.RoundTripper, log *slog.Logger, clock func() time.Time, progress func(string)) *httpResponse {
+// never fails: what went wrong is in the value's error. check names the
+// check in the log; clock is the script's wall clock, for a certificate's
+// days_left; progress hears which attempt is under way.
+func (r *httpRequest) do(ctx context.Context, rt http.RoundTripper, log *slog.Logger, check string, clock func() time.Time, progress func(string)) *httpResponse {
 	start := time.Now()
 	ctx, cancel := withTimeout(ctx, r.timeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
-	c := &httpCall{req: r, progress: progress, deadline: deadline, rnd: rand.Int64N, log: log}
+	c := &httpCall{req: r, progress: progress, deadline: deadline, rnd: rand.Int64N, log: log, check: check}
 	out := &httpResponse{url: r.display, headers: &httpHeaders{}, tls: starlark.None}
 
 	client := &retryablehttp.Client{
@@ -464,9 +508,9 @@ func (r *httpRequest) do(ctx context.Context, rt http.RoundTripper, log *slog.Lo
 		out.err = redact.URLsIn(err.Error())
 		return out
 	}
-	for k, vs := range r.header {
-		req.Header[k] = vs
-	}
+	// The call's own header map, not a copy: nothing else holds it, the
+	// client clones it for each redirect, and SetBasicAuth only adds to it.
+	req.Header = r.header
 	if r.host != "" {
 		req.Host = r.host
 	}
@@ -536,7 +580,7 @@ func (c *httpCall) onAttempt(_ retryablehttp.Logger, _ *http.Request, i int) {
 // there, so memory stays flat whatever the server sends; closing the body
 // early costs the connection, not the process.
 func (c *httpCall) readBody(resp *http.Response) error {
-	b, err := io.ReadAll(io.LimitReader(resp.Body, httpMaxBody+1))
+	b, err := readAtMost(resp.Body, httpMaxBody+1, resp.ContentLength)
 	c.bodyRead = true
 	if len(b) > httpMaxBody {
 		b, c.truncated = b[:httpMaxBody], true
@@ -546,6 +590,32 @@ func (c *httpCall) readBody(resp *http.Response) error {
 		return &bodyError{err: err, n: len(b)}
 	}
 	return nil
+}
+
+// readAtMost reads r to its end or to limit bytes, whichever comes first,
+// into a slice the size the body announced (size, when below limit), else
+// one that grows from 512 bytes as io.ReadAll's does: most health
+// endpoints answer a few bytes, for which ReadAll would allocate 512.
+func readAtMost(r io.Reader, limit, size int64) ([]byte, error) {
+	capacity := 512
+	if size >= 0 && size < limit {
+		capacity = int(size) + 1 // room to see the end without growing
+	}
+	b := make([]byte, 0, capacity)
+	lr := io.LimitedReader{R: r, N: limit}
+	for {
+		n, err := lr.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // bodyError is a failure while reading the response body.
@@ -590,7 +660,7 @@ func (c *httpCall) checkRetry(ctx context.Context, resp *http.Response, err erro
 		why = fmt.Sprintf("status %d", resp.StatusCode)
 	}
 	// The URL is the redacted one; headers and bodies are never logged.
-	c.log.Info("http_check: retrying", "url", c.req.display, "after", why, "attempt", c.attempt+1, "wait", wait.Round(time.Millisecond).String())
+	c.log.Info("http_check: retrying", "check", c.check, "url", c.req.display, "after", why, "attempt", c.attempt+1, "wait", wait.Round(time.Millisecond).String())
 	return true, nil
 }
 

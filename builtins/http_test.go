@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	starlarktime "go.starlark.net/lib/time"
@@ -987,7 +988,7 @@ func TestHTTPRetryIsLoggedRedacted(t *testing.T) {
 		t.Fatalf("attempts = %d, want 2", got)
 	}
 	out := logs.String()
-	for _, want := range []string{`msg="http_check: retrying"`, "after=\"status 503\"", "attempt=2", "token=REDACTED"} {
+	for _, want := range []string{`msg="http_check: retrying" check=` + t.Name() + " ", "after=\"status 503\"", "attempt=2", "token=REDACTED"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q:\n%s", want, out)
 		}
@@ -1198,5 +1199,75 @@ func TestHTTPProxyWithSpaceInPassword(t *testing.T) {
 	got := netStr(t, r, "error")
 	if !strings.Contains(got, "the proxy in $HTTP_PROXY is not a valid URL (net/url: invalid userinfo)") || strings.Contains(got, "fake-pw") {
 		t.Errorf("error = %q", got)
+	}
+}
+
+// http_check runs on a goroutine of its own; a panic there (here the
+// fake clock's, while waiting to retry) must reach the check's goroutine,
+// where the runtime recovers it, not end the process.
+func TestHTTPPanicReachesCaller(t *testing.T) {
+	t.Parallel()
+	f := &httpFlaky{statuses: []int{503}}
+	srv := netServer(t, f.ServeHTTP)
+	thread := netThread(t, t.Context())
+	deps := NewDeps()
+	t.Cleanup(deps.Close)
+	deps.Sleep = func(time.Duration) { panic("fake clock broke") }
+	SetDeps(thread, deps)
+	defer func() {
+		if p := recover(); p != "fake clock broke" {
+			t.Errorf("recovered %v, want the fake clock's panic", p)
+		}
+	}()
+	_, _ = starlark.Call(thread, Predeclared()["http_check"], starlark.Tuple{starlark.String(srv.URL)}, nil)
+	t.Error("http_check returned; want its panic")
+}
+
+func TestReadAtMost(t *testing.T) {
+	t.Parallel()
+	body := strings.Repeat("x", 3000)
+	for _, tt := range []struct {
+		name        string
+		body        string
+		limit, size int64
+		want        int
+	}{
+		{"empty, announced", "", 100, 0, 0},
+		{"small, announced", "ok", 100, 2, 2},
+		{"small, unannounced", "ok", 100, -1, 2},
+		{"larger than 512, unannounced", body, 10000, -1, 3000},
+		{"larger than 512, announced", body, 10000, 3000, 3000},
+		{"beyond the limit, announced", body, 1000, 3000, 1000},
+		{"beyond the limit, unannounced", body, 1000, -1, 1000},
+		{"at the limit", body, 3000, 3000, 3000},
+	} {
+		b, err := readAtMost(strings.NewReader(tt.body), tt.limit, tt.size)
+		if err != nil || string(b) != tt.body[:tt.want] {
+			t.Errorf("%s: got %d bytes, %v; want %d bytes", tt.name, len(b), err, tt.want)
+		}
+	}
+	// A body shorter than announced is read as far as it goes; the
+	// transport reports the short read as an error.
+	if b, err := readAtMost(io.LimitReader(strings.NewReader(body), 10), 100, 50); err != nil || len(b) != 10 {
+		t.Errorf("short body: got %d bytes, %v", len(b), err)
+	}
+	errReader := iotest.ErrReader(errors.New("reset"))
+	if _, err := readAtMost(errReader, 100, -1); err == nil || err.Error() != "reset" {
+		t.Errorf("failing reader: got %v, want its error", err)
+	}
+}
+
+// A body of announced length is read with one allocation of its size, not
+// io.ReadAll's 512 bytes and up.
+func TestReadAtMostAllocations(t *testing.T) {
+	r := strings.NewReader("ok")
+	allocs := testing.AllocsPerRun(100, func() {
+		r.Reset("ok")
+		if b, _ := readAtMost(r, 100, 2); cap(b) != 3 {
+			t.Fatalf("capacity %d, want 3", cap(b))
+		}
+	})
+	if allocs > 1 {
+		t.Errorf("%v allocations, want 1", allocs)
 	}
 }
