@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"reflect"
 	"strings"
 	"testing"
@@ -155,6 +156,32 @@ func TestHasCommandsSeesEveryText(t *testing.T) {
 		}
 		if withoutCommands(r) == r {
 			t.Errorf("%s: withoutCommands returned the report itself", field)
+		}
+	}
+}
+
+// TestNoCommandsAsWritten: the nagios and prometheus formats pass each
+// text of the report through NoCommands as they write it, not the whole
+// report through withoutCommands first; a report whose texts have been
+// through it already (NoCommands changes nothing the second time) must
+// come out the same, so a text written without it shows.
+func TestNoCommandsAsWritten(t *testing.T) {
+	cases := referenceCases()
+	cases["commands"] = commandReport()
+	cases["load error"] = &result.Report{
+		Script: "::error::g.star", Started: started, Host: "##[error]host", Incomplete: "::x::",
+		Errors: []result.Diagnostic{{File: "::error::g.star", Line: 1, Col: 1, Msg: "::error::load\n::stop-commands::x"}, {Msg: "##[error]second"}},
+	}
+	for _, format := range []string{"nagios", "prometheus"} {
+		for name, r := range cases {
+			if r.Started.IsZero() { // else prometheus reads the clock for each
+				r.Started = started
+			}
+			got := render(t, format, Options{Version: "v1", Commit: "abc"}, r)
+			want := render(t, format, Options{Version: "v1", Commit: "abc"}, r.MapText(NoCommands))
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s, %s:\n got %q\nwant %q", format, name, got, want)
+			}
 		}
 	}
 }

@@ -326,3 +326,28 @@ func FuzzXMLFit(f *testing.F) {
 		}
 	})
 }
+
+// TestPrintable8 compares printable8 with a look at each byte, on words
+// of bytes drawn mostly from the edges of the printable range.
+func TestPrintable8(t *testing.T) {
+	edges := []byte{0x00, 0x01, 0x09, 0x0a, 0x1f, 0x20, 0x21, 'x', 0x7e, 0x7f, 0x80, 0xc2, 0xfe, 0xff}
+	rng := rand.New(rand.NewPCG(8, 8))
+	word := make([]byte, 8)
+	for range 200000 {
+		want := true
+		for k := range word {
+			if rng.IntN(4) == 0 {
+				word[k] = edges[rng.IntN(len(edges))]
+			} else {
+				word[k] = byte(rng.IntN(256))
+			}
+			if rng.IntN(2) == 0 {
+				word[k] = 0x20 + byte(rng.IntN(0x5f))
+			}
+			want = want && word[k] >= 0x20 && word[k] <= 0x7e
+		}
+		if got := printable8(string(word)); got != want {
+			t.Fatalf("printable8(%q) = %v", word, got)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"regexp"
 	"slices"
 	"strconv"
@@ -847,5 +848,58 @@ func TestJUnitBuildProperties(t *testing.T) {
 	}
 	if got := props(Options{Version: "v0.1.0"}); got["infra_guard.commit"] != "" || got["infra_guard.go_version"] != "" {
 		t.Errorf("unknown commit or Go version written as properties: %v", got)
+	}
+}
+
+// TestDistinctHashes compares distinctHashes with a sort, on sets of
+// random hashes of every size up to a few thousand, with and without a
+// repeat, and on hashes that share their top bits.
+func TestDistinctHashes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 9))
+	reference := func(h []uint64) bool {
+		h = slices.Clone(h)
+		slices.Sort(h)
+		for i := 1; i < len(h); i++ {
+			if h[i] == h[i-1] {
+				return false
+			}
+		}
+		return true
+	}
+	for n := range 3000 {
+		h := make([]uint64, n)
+		for i := range h {
+			h[i] = rng.Uint64()
+			if n%3 == 0 {
+				h[i] >>= 40 // all in the first bucket or few
+			}
+		}
+		if n > 1 && n%2 == 0 {
+			h[rng.IntN(n)] = h[rng.IntN(n)] // perhaps itself
+		}
+		if got, want := distinctHashes(h), reference(h); got != want {
+			t.Fatalf("%d hashes: distinctHashes %v, a sort %v", n, got, want)
+		}
+	}
+}
+
+// TestNagiosPlainTexts: the nagios format's shortcuts for a plain name
+// or message give what the general way does, on awkward and plain text.
+func TestNagiosPlainTexts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 4))
+	texts := []string{"check-000123", "value 42 (warn > 80, crit > 90)", "  padded  ", "a\tb", " lead", "trail \n", "x=y", "::x", "a|b"}
+	for range 3000 {
+		texts = append(texts, awkwardText(rng))
+	}
+	for _, s := range texts {
+		if got, want := nagiosName(s), oneLine(NoCommands(s)); got != want {
+			t.Errorf("nagiosName(%q) = %q, want %q", s, got, want)
+		}
+		c := &result.CheckResult{Name: "c", Status: result.Fail, Message: s, Backtrace: awkwardText(rng)}
+		mapped := *c
+		mapped.Message, mapped.Backtrace = NoCommands(c.Message), NoCommands(c.Backtrace)
+		if got, want := nagiosProblemText(c), flatten(problemMessage(mapped)); got != want {
+			t.Errorf("nagiosProblemText(%q) = %q, want %q", s, got, want)
+		}
 	}
 }

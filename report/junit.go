@@ -446,12 +446,17 @@ var upperStatus = func() (names [result.Skip + 1]string) {
 // checkDetails is what <system-out> (or a <failure>'s body) holds: the
 // status and message, the metrics with their limits, and where the check
 // was registered. It is built in scratch, reused space: the result is
-// valid until the next call.
+// valid until the next call. Whether it fits XML as it is, is asked of
+// the report's texts in it, not of the whole: what joins them is
+// printable ASCII or a newline, which neither ends nor starts a character,
+// so the whole fits when each of them does.
 func checkDetails(c *result.CheckResult, scratch *[]byte) []byte {
 	b := append((*scratch)[:0], upperStatus[c.Status.Valid()]...)
+	fit := true
 	if msg := trimBlanks(c.Message); msg != "" {
 		b = append(b, ": "...)
 		b = append(b, msg...)
+		fit = xmlFit(msg)
 	}
 	b = append(b, '\n')
 	if len(c.Metrics) > 0 {
@@ -472,6 +477,7 @@ func checkDetails(c *result.CheckResult, scratch *[]byte) []byte {
 				b = append(append(append(b, " (crit "...), m.Crit...), ')')
 			}
 			b = append(b, '\n')
+			fit = fit && xmlFit(m.Name) && xmlFit(m.Unit) && xmlFit(m.Warn) && xmlFit(m.Crit)
 		}
 	}
 	if c.File != "" {
@@ -482,9 +488,10 @@ func checkDetails(c *result.CheckResult, scratch *[]byte) []byte {
 			b = strconv.AppendInt(b, int64(c.Line), 10)
 		}
 		b = append(b, '\n')
+		fit = fit && xmlFit(c.File)
 	}
 	*scratch = b
-	if xmlFit(b) {
+	if fit {
 		return b
 	}
 	return []byte(xmlText(string(b)))
@@ -506,8 +513,12 @@ func xmlText(s string) string {
 
 // xmlFit reports whether xmlText would return s as it is, in one pass
 // rather than the three that would change it.
-func xmlFit[T string | []byte](s T) bool {
+func xmlFit(s string) bool {
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) && printable8(s[i:i+8]) { // the bulk of a message
+			i += 8
+			continue
+		}
 		if !xmlSuspect[s[i]] {
 			i++
 			continue
@@ -519,14 +530,25 @@ func xmlFit[T string | []byte](s T) bool {
 			i++
 			continue
 		}
-		// A few bytes as a string, which costs no copy of a []byte.
-		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
+		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 || isControl(r) || r == 0xFFFE || r == 0xFFFF {
 			return false
 		}
 		i += size
 	}
 	return true
+}
+
+// printable8 reports whether the eight bytes of s are all
+// printable ASCII (0x20 to 0x7E), testing them as one word: none has its
+// high bit set, none is below 0x20 (subtracting 0x20 would borrow and set
+// it), none is 0x7F (adding 1 would set it). TestPrintable8 compares it
+// with a look at each byte.
+func printable8(s string) bool {
+	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	return (w|(w+ones)|(w-0x20*ones)&^w)&high == 0
 }
 
 // xmlSuspect marks the bytes xmlFit looks at twice: ASCII controls, DEL,

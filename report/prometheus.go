@@ -22,6 +22,7 @@ package report
 // node_exporter wants one HELP per metric name across files.
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"io"
@@ -136,148 +137,297 @@ func PromStatus(s result.Status) float64 { return promStatus[s.Valid()] }
 // repeated series once with its last value. It does not go through the
 // registry, whose per-series collection and consistency checks made
 // 100,000 checks cost 60 times the text format, nor through dto values
-// and expfmt, which still cost 10 times: each family's series are
-// gathered from promSeries, sorted and written by hand.
+// and expfmt, which still cost 10 times: promWriter writes each family
+// as promSeries hands it over, the checks sorted once for all of them.
 // TestPrometheusMatchesCollector keeps the two ways byte-identical, on
 // the fixtures and on random reports, so client_golang and expfmt stay
 // the reference for names, types, order and escaping.
 func (p *promReporter) Report(w io.Writer, r *result.Report) error {
-	r = withoutCommands(r) // the report may be read by a GitHub runner
-	metrics := 0
-	for i := range r.Checks {
-		metrics += len(r.Checks[i].Metrics)
-	}
-	// Room for the largest family, one series per check or per metric.
-	pw := promWriter{s: newStream(w), series: make([]promSample, 0, max(len(r.Checks), metrics))}
-	pw.set(promBuildInfo, 1, []string{promLabel(p.commit), promLabel(p.goVersion), promLabel(r.Script), promLabel(p.version)})
-	promSeries(r, byName(r), pw.set)
-	pw.flush()
+	// The report may be read by a GitHub runner, so the texts written go
+	// through NoCommands. They are only the script's, the checks' and the
+	// metrics' names and the units, each passed through here and in
+	// promWriter, which saves looking at every message and file name as
+	// withoutCommands would (it cost more than writing some series).
+	noCmd := *r
+	noCmd.Script = NoCommands(r.Script)
+	r = &noCmd
+	script := promLabel(r.Script)
+	pw := &promWriter{s: newStream(w), r: r, sorted: sortPromChecks(r), script: appendPromEscaped(nil, script, true)}
+	pw.set(promBuildInfo, 1, promLabel(p.commit), promLabel(p.goVersion), script, promLabel(p.version))
+	promSeries(r, pw)
 	if pw.err != nil {
 		return pw.err
 	}
 	return pw.s.end()
 }
 
-// byName is the order to walk r's checks in so that the series of each
-// per-check family come out sorted already: by check label, and in report
-// order among equal ones, so that the last of them still wins.
-func byName(r *result.Report) []int {
-	names := make([]string, len(r.Checks))
-	order := make([]int, len(r.Checks))
-	for i := range r.Checks {
-		names[i], order[i] = promLabel(r.Checks[i].Name), i
-	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Or(strings.Compare(names[a], names[b]), a-b) })
-	return order
+// promSink is what promSeries hands a report's series to: the gauges of
+// the Collector (promFill) or the format's writer (promWriter).
+type promSink interface {
+	// checks is a per-check family: value(c) for each check c, labelled
+	// check and script.
+	checks(name string, value func(c *result.CheckResult) float64)
+	// metrics is infra_guard_metric: each metric of each check, labelled
+	// check, metric, script and unit.
+	metrics()
+	// set is one series of any other family, with its label values in
+	// the order of the family's label names.
+	set(name string, v float64, labels ...string)
 }
 
-// promWriter gathers one family's series at a time from promSeries, which
-// hands them over family by family in the order of their names, and
-// writes each family when the next begins.
-type promWriter struct {
-	s      *stream
-	name   string   // the family being gathered
-	labels []string // its label names
-	series []promSample
-	err    error
-}
-
-// promSample is one series: its label values (in the order of the
-// family's label names) and value; seq is its place among the family's,
-// so that of two with the same labels the later wins.
-type promSample struct {
-	labels [4]string
-	v      float64
-	seq    int
-}
-
-func (p *promWriter) set(name string, v float64, labels []string) {
-	if name != p.name {
-		p.flush()
-		if name < p.name {
-			p.err = cmp.Or(p.err, fmt.Errorf("prometheus: family %s after %s: promSeries must go by name", name, p.name))
+// promSeries hands every series of r to sink, family by family in the
+// order of their names, and within a family in the order of their label
+// values where it gives them itself (set): that is how the format writes
+// them. Both ways of making the format (Report and the Collector) get
+// the families and their values only here.
+func promSeries(r *result.Report, sink promSink) {
+	script := promLabel(r.Script)
+	sink.checks("infra_guard_check_duration_seconds", func(c *result.CheckResult) float64 { return max(c.Duration, 0).Seconds() })
+	sink.checks("infra_guard_check_status", func(c *result.CheckResult) float64 { return promStatus[c.Status.Valid()] })
+	sink.checks("infra_guard_check_success", func(c *result.CheckResult) float64 {
+		if st := c.Status.Valid(); st == result.Fail || st == result.Unknown {
+			return 0
 		}
-		p.name, p.labels = name, promLabels[name]
-		if name == promBuildInfo {
-			p.labels = promBuildLabels
-		}
+		return 1
+	})
+	sink.set("infra_guard_last_run_timestamp_seconds", float64(runEnd(r).UnixNano())/1e9, script)
+	sink.metrics()
+	n := count(r)
+	for _, st := range []struct { // by status name
+		status string
+		n      int
+	}{{"fail", n.Fail}, {"ok", n.OK}, {"skip", n.Skip}, {"unknown", n.Unknown}, {"warn", n.Warn}} {
+		sink.set("infra_guard_run_checks", float64(st.n), script, st.status)
 	}
-	smp := promSample{v: v, seq: len(p.series)}
-	copy(smp.labels[:], labels)
-	p.series = append(p.series, smp)
+	sink.set("infra_guard_run_duration_seconds", max(r.Duration, 0).Seconds(), script)
+	sink.set("infra_guard_run_exit_code", float64(r.ExitCode), script)
+	sink.set("infra_guard_script_loaded", scriptLoaded(r), script)
 }
 
-// flush writes the family gathered so far, as expfmt.MetricFamilyToText
-// writes a gauge family.
-func (p *promWriter) flush() {
-	if len(p.series) == 0 {
+// promFill sets the Collector's gauges from a report, in report order:
+// of two series with the same labels the later Set wins.
+type promFill struct {
+	g   promGauges
+	r   *result.Report
+	err error
+}
+
+func (f *promFill) checks(name string, value func(c *result.CheckResult) float64) {
+	script := promLabel(f.r.Script)
+	for i := range f.r.Checks {
+		c := &f.r.Checks[i]
+		f.set(name, value(c), promLabel(c.Name), script)
+	}
+}
+
+func (f *promFill) metrics() {
+	script := promLabel(f.r.Script)
+	for _, c := range f.r.Checks {
+		for _, m := range c.Metrics {
+			f.set("infra_guard_metric", m.Value, promLabel(c.Name), promLabel(m.Name), script, promLabel(m.Unit))
+		}
+	}
+}
+
+func (f *promFill) set(name string, v float64, labels ...string) {
+	m, err := f.g[name].GetMetricWithLabelValues(labels...)
+	if err != nil {
+		f.err = cmp.Or(f.err, fmt.Errorf("prometheus: %w", err))
 		return
 	}
-	n := len(p.labels)
-	// One pass finds out whether the series need sorting (they mostly
-	// come sorted: see byName), whether any repeats, and which labels
-	// have one value throughout (script=), to be escaped once.
-	sorted, repeats := true, false
-	var same [4]bool
-	for j := range n {
-		same[j] = true
-	}
-	first := &p.series[0]
-	for i := 1; i < len(p.series); i++ {
-		prev, cur := &p.series[i-1], &p.series[i]
-		switch slices.Compare(prev.labels[:n], cur.labels[:n]) {
-		case 1:
-			sorted = false
-		case 0:
-			repeats = true
-		}
-		for j := range n {
-			same[j] = same[j] && cur.labels[j] == first.labels[j]
-		}
-	}
-	if !sorted {
-		slices.SortFunc(p.series, func(a, b promSample) int {
-			return cmp.Or(slices.Compare(a.labels[:n], b.labels[:n]), a.seq-b.seq)
-		})
-		repeats = true // perhaps: they were not side by side before
-	}
-	var once [4][]byte // the escaped value of each label in same
-	for j := range n {
-		if same[j] {
-			once[j] = appendPromEscaped(nil, first.labels[j], true)
-		}
-	}
-
-	s := p.s
-	s.b = append(s.b, "# HELP "+p.name+" "...)
-	s.b = appendPromEscaped(s.b, promHelp[p.name], false)
-	s.b = append(s.b, "\n# TYPE "+p.name+" gauge\n"...)
-	for i := range p.series {
-		smp := &p.series[i]
-		if repeats && i+1 < len(p.series) && smp.labels == p.series[i+1].labels {
-			continue // the later one wins
-		}
-		s.b = append(s.b, p.name...)
-		for j, l := range p.labels {
-			if j == 0 {
-				s.b = append(s.b, '{')
-			} else {
-				s.b = append(s.b, ',')
-			}
-			s.b = append(append(s.b, l...), `="`...)
-			if same[j] {
-				s.b = append(s.b, once[j]...)
-			} else {
-				s.b = appendPromEscaped(s.b, smp.labels[j], true)
-			}
-			s.b = append(s.b, '"')
-		}
-		s.b = append(s.b, "} "...)
-		s.b = append(appendPromFloat(s.b, smp.v), '\n')
-		s.mark()
-	}
-	p.series = p.series[:0]
+	m.Set(v)
 }
+
+// fill sets the gauges from r.
+func (g promGauges) fill(r *result.Report) error {
+	f := &promFill{g: g, r: r}
+	promSeries(r, f)
+	return f.err
+}
+
+// promChecks are a report's checks in the order their series are
+// written: by check label, and in report order among equal labels, of
+// which the last wins (as the later Set does in the registry). Sorted
+// once, the order serves every per-check family and the metrics.
+type promChecks struct {
+	order   []int    // indexes into the report's checks, sorted
+	label   []string // each check's label value, by index
+	escaped []string // the same, escaped as the exposition writes it
+	repeats bool     // whether two checks share a label
+}
+
+func sortPromChecks(r *result.Report) promChecks {
+	c := promChecks{order: make([]int, len(r.Checks)), label: make([]string, len(r.Checks)), escaped: make([]string, len(r.Checks))}
+	for i := range r.Checks {
+		c.order[i] = i
+		c.label[i], c.escaped[i] = promText(r.Checks[i].Name)
+	}
+	slices.SortFunc(c.order, func(a, b int) int { return cmp.Or(strings.Compare(c.label[a], c.label[b]), a-b) })
+	for k := 1; k < len(c.order) && !c.repeats; k++ {
+		c.repeats = c.label[c.order[k]] == c.label[c.order[k-1]]
+	}
+	return c
+}
+
+// run is the end of the run of checks from the k-th in order that share
+// its label: those whose series are one.
+func (c *promChecks) run(k int) int {
+	end := k + 1
+	for c.repeats && end < len(c.order) && c.label[c.order[end]] == c.label[c.order[k]] {
+		end++
+	}
+	return end
+}
+
+// promWriter writes the families promSeries hands it, as
+// expfmt.MetricFamilyToText writes a gauge family.
+type promWriter struct {
+	s       *stream
+	r       *result.Report
+	sorted  promChecks
+	script  []byte       // the script label, escaped
+	name    string       // the family being written
+	prev    []string     // the label values of its last series (set)
+	scratch []promMetric // one check's metrics, reused
+	err     error
+}
+
+// promMetric is a series of infra_guard_metric: its metric and unit
+// labels, as they are and escaped, and its value.
+type promMetric struct {
+	name, escName string
+	unit, escUnit string
+	v             float64
+}
+
+// begin writes the HELP and TYPE lines of a family, which must come
+// after the one before by name.
+func (p *promWriter) begin(name string) {
+	if name <= p.name {
+		p.err = cmp.Or(p.err, fmt.Errorf("prometheus: family %s after %s: promSeries must go by name", name, p.name))
+	}
+	p.name, p.prev = name, nil
+	s := p.s
+	s.b = append(s.b, "# HELP "+name+" "...)
+	s.b = appendPromEscaped(s.b, promHelp[name], false)
+	s.b = append(s.b, "\n# TYPE "+name+" gauge\n"...)
+}
+
+func (p *promWriter) checks(name string, value func(c *result.CheckResult) float64) {
+	if len(p.sorted.order) == 0 {
+		return // a family without series is not written
+	}
+	p.begin(name)
+	head := name + `{check="`
+	tail := `",script="` + string(p.script) + `"} `
+	s := p.s
+	for k := 0; k < len(p.sorted.order); {
+		end := p.sorted.run(k)
+		i := p.sorted.order[end-1] // the last wins
+		s.b = append(s.b, head...)
+		s.b = append(s.b, p.sorted.escaped[i]...)
+		s.b = append(s.b, tail...)
+		s.b = append(appendPromFloat(s.b, value(&p.r.Checks[i])), '\n')
+		s.mark()
+		k = end
+	}
+}
+
+func (p *promWriter) metrics() {
+	const name = "infra_guard_metric"
+	s := p.s
+	for k := 0; k < len(p.sorted.order); {
+		// The metrics of the checks that share a label, sorted by
+		// metric and unit label, in report order among equal ones.
+		end := p.sorted.run(k)
+		ms := p.scratch[:0]
+		for _, i := range p.sorted.order[k:end] {
+			for _, m := range p.r.Checks[i].Metrics {
+				pm := promMetric{v: m.Value}
+				pm.name, pm.escName = promText(m.Name)
+				pm.unit, pm.escUnit = promText(m.Unit)
+				ms = append(ms, pm)
+			}
+		}
+		if len(ms) > 1 {
+			slices.SortStableFunc(ms, func(a, b promMetric) int {
+				return cmp.Or(strings.Compare(a.name, b.name), strings.Compare(a.unit, b.unit))
+			})
+		}
+		if len(ms) > 0 && p.name != name {
+			p.begin(name)
+		}
+		check := p.sorted.escaped[p.sorted.order[k]]
+		for j, m := range ms {
+			if j+1 < len(ms) && m.name == ms[j+1].name && m.unit == ms[j+1].unit {
+				continue // the later wins
+			}
+			s.b = append(s.b, name+`{check="`...)
+			s.b = append(s.b, check...)
+			s.b = append(s.b, `",metric="`...)
+			s.b = append(s.b, m.escName...)
+			s.b = append(s.b, `",script="`...)
+			s.b = append(s.b, p.script...)
+			s.b = append(s.b, `",unit="`...)
+			s.b = append(s.b, m.escUnit...)
+			s.b = append(s.b, `"} `...)
+			s.b = append(appendPromFloat(s.b, m.v), '\n')
+			s.mark()
+		}
+		p.scratch = ms
+		k = end
+	}
+}
+
+func (p *promWriter) set(name string, v float64, labels ...string) {
+	if name != p.name {
+		p.begin(name)
+	} else if slices.Compare(labels, p.prev) <= 0 {
+		p.err = cmp.Or(p.err, fmt.Errorf("prometheus: %s%q after %q: promSeries must give its series in order", name, labels, p.prev))
+	}
+	p.prev = labels
+	names := promLabels[name]
+	if name == promBuildInfo {
+		names = promBuildLabels
+	}
+	s := p.s
+	s.b = append(s.b, name...)
+	for j, l := range names {
+		if j == 0 {
+			s.b = append(s.b, '{')
+		} else {
+			s.b = append(s.b, ',')
+		}
+		s.b = append(append(s.b, l...), `="`...)
+		s.b = append(appendPromEscaped(s.b, labels[j], true), '"')
+	}
+	s.b = append(s.b, "} "...)
+	s.b = append(appendPromFloat(s.b, v), '\n')
+	s.mark()
+}
+
+// promText is a text of the report as a label value, through NoCommands
+// and promLabel, and that escaped. For the usual name (ASCII, without
+// ':', '#' or a byte to escape) both are s itself, which one look at its
+// bytes finds.
+func promText(s string) (label, escaped string) {
+	for i := 0; i < len(s); i++ {
+		if !promPlain[s[i]] {
+			label = promLabel(NoCommands(s))
+			return label, string(appendPromEscaped(nil, label, true))
+		}
+	}
+	return s, s
+}
+
+// promPlain marks the bytes that neither NoCommands, promLabel nor the
+// escaping of a label value look at.
+var promPlain = func() (t [256]bool) {
+	for c := range utf8.RuneSelf {
+		t[c] = c != ':' && c != '#' && !promSpecial[c]
+	}
+	return t
+}()
 
 // appendPromEscaped appends s escaped as expfmt escapes a HELP text
 // (backslash and newline) or, with quote, a label value (and '"').
@@ -326,78 +476,35 @@ func appendPromFloat(b []byte, f float64) []byte {
 	case f == math.Trunc(f) && math.Abs(f) < 1e6: // %g has no exponent there: the integer
 		return strconv.AppendInt(b, int64(f), 10)
 	}
+	// Most other values are a duration in seconds, a whole number of
+	// nanoseconds: when f is the double nearest to n/1e9 (n < 1e15, at
+	// most 15 digits), its shortest form is that decimal, as no other
+	// decimal of 15 digits or fewer is nearest to the same double; and
+	// %g writes it without an exponent from 1e-4 to 1e6. FuzzPromFloat
+	// holds this to expfmt.
+	if a := math.Abs(f); a >= 1e-4 && a < 1e6 {
+		if n := math.Round(f * 1e9); n/1e9 == f {
+			return appendNanos(b, int64(n))
+		}
+	}
 	return strconv.AppendFloat(b, f, 'g', -1, 64)
 }
 
-// fill sets the gauges from r.
-func (g promGauges) fill(r *result.Report) error {
-	var err error
-	promSeries(r, nil, func(name string, v float64, labels []string) {
-		m, e := g[name].GetMetricWithLabelValues(labels...)
-		if e != nil {
-			err = cmp.Or(err, fmt.Errorf("prometheus: %w", e))
-			return
-		}
-		m.Set(v)
-	})
-	return err
-}
-
-// promSeries hands every series of r to set: the family's name, the value
-// and the label values in the order of promLabels (valid only during the
-// call). It goes family by family, in the order of their names, which is
-// how the format writes them; order, when not nil, is the order to walk
-// the checks in. Both ways of making the format (Report and the
-// Collector's fill) read the report only here.
-func promSeries(r *result.Report, order []int, set func(name string, v float64, labels []string)) {
-	if order == nil {
-		order = make([]int, len(r.Checks))
-		for i := range order {
-			order[i] = i
-		}
+// appendNanos appends n/1e9 in decimal, without trailing zeros.
+func appendNanos(b []byte, n int64) []byte {
+	if n < 0 {
+		b, n = append(b, '-'), -n
 	}
-	script := promLabel(r.Script)
-	checks := make([]string, len(r.Checks)) // each check's label, made once
-	for i := range r.Checks {
-		checks[i] = promLabel(r.Checks[i].Name)
+	b = strconv.AppendInt(b, n/1e9, 10)
+	frac := n % 1e9
+	if frac == 0 {
+		return b
 	}
-	var lv [4]string
-	perCheck := func(name string, value func(c *result.CheckResult) float64) {
-		for _, i := range order {
-			lv[0], lv[1] = checks[i], script
-			set(name, value(&r.Checks[i]), lv[:2])
-		}
+	var digits [9]byte
+	for i := len(digits) - 1; i >= 0; i-- {
+		digits[i], frac = byte('0'+frac%10), frac/10
 	}
-	perCheck("infra_guard_check_duration_seconds", func(c *result.CheckResult) float64 { return max(c.Duration, 0).Seconds() })
-	perCheck("infra_guard_check_status", func(c *result.CheckResult) float64 { return promStatus[c.Status.Valid()] })
-	perCheck("infra_guard_check_success", func(c *result.CheckResult) float64 {
-		if st := c.Status.Valid(); st == result.Fail || st == result.Unknown {
-			return 0
-		}
-		return 1
-	})
-	lv[0] = script
-	set("infra_guard_last_run_timestamp_seconds", float64(runEnd(r).UnixNano())/1e9, lv[:1])
-	// Two metrics of one check with one name (worst() merges them) are
-	// one series: the last wins, as in the json format.
-	for _, i := range order {
-		for _, m := range r.Checks[i].Metrics {
-			lv = [4]string{checks[i], promLabel(m.Name), script, promLabel(m.Unit)}
-			set("infra_guard_metric", m.Value, lv[:4])
-		}
-	}
-	n := count(r)
-	for _, st := range []struct {
-		status string
-		n      int
-	}{{"ok", n.OK}, {"warn", n.Warn}, {"fail", n.Fail}, {"unknown", n.Unknown}, {"skip", n.Skip}} {
-		lv[0], lv[1] = script, st.status
-		set("infra_guard_run_checks", float64(st.n), lv[:2])
-	}
-	lv[0] = script
-	set("infra_guard_run_duration_seconds", max(r.Duration, 0).Seconds(), lv[:1])
-	set("infra_guard_run_exit_code", float64(r.ExitCode), lv[:1])
-	set("infra_guard_script_loaded", scriptLoaded(r), lv[:1])
+	return append(append(b, '.'), bytes.TrimRight(digits[:], "0")...)
 }
 
 // runEnd is when the run ended: now, for a report built without running

@@ -321,6 +321,11 @@ func FuzzPromFloat(f *testing.F) {
 	for _, v := range awkwardFloats {
 		f.Add(v)
 	}
+	// Durations in seconds, and the edges of appendPromFloat's decimal
+	// shortcut.
+	for _, v := range []float64{0.001, 0.000123, 1.1, 2.5e-5, 1e-4, 0.99999e-4, 999999.999999999, 1e6 - 1e-9, 123456.000000001, 0.1 + 0.2, 1.0000000005, -0.042, 9.87654321} {
+		f.Add(v)
+	}
 	f.Fuzz(func(t *testing.T, v float64) {
 		for _, v := range []float64{v, math.Trunc(v), math.Mod(math.Trunc(v), 2e6)} { // the integer shortcut too
 			name, typ := "m", dto.MetricType_GAUGE
@@ -334,4 +339,29 @@ func FuzzPromFloat(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPromFloatDurations: durations in seconds, which appendPromFloat
+// writes by its decimal shortcut, come out as expfmt writes them, over
+// every scale from 1µs to 100 days and a few nanoseconds either side of
+// a round number, and other values of up to nine decimals.
+func TestPromFloatDurations(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 7))
+	var values []float64
+	for range 30000 {
+		d := time.Duration(rng.Int64N(int64(100*24*time.Hour))) >> rng.IntN(40)
+		round := d.Round(time.Millisecond) + time.Duration(rng.IntN(5)-2)
+		values = append(values, d.Seconds(), round.Seconds(), -d.Seconds(), float64(d)/1e9, float64(rng.Int64N(1e15))/1e9)
+	}
+	name, typ := "m", dto.MetricType_GAUGE
+	for _, v := range values {
+		mf := &dto.MetricFamily{Name: &name, Type: &typ, Metric: []*dto.Metric{{Gauge: &dto.Gauge{Value: &v}}}}
+		var want bytes.Buffer
+		if _, err := expfmt.MetricFamilyToText(&want, mf); err != nil {
+			t.Fatal(err)
+		}
+		if got := "# TYPE m gauge\nm " + string(appendPromFloat(nil, v)) + "\n"; got != want.String() {
+			t.Fatalf("%v:\n got %q\nwant %q", v, got, want.String())
+		}
+	}
 }
