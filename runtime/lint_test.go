@@ -9,9 +9,11 @@ import (
 	"go.starlark.net/syntax"
 )
 
-func lintText(t *testing.T, src string) []string {
+// resolvedFile parses src as guard.star and resolves it with the guard
+// builtins, as vet does before its checks.
+func resolvedFile(t *testing.T, src string, mode syntax.Mode) *syntax.File {
 	t.Helper()
-	f, err := dialect.Parse("guard.star", src, 0)
+	f, err := dialect.Parse("guard.star", src, mode)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,8 +21,13 @@ func lintText(t *testing.T, src string) []string {
 	if err := resolve.File(f, pre.Has, starlark.Universe.Has); err != nil {
 		t.Fatal(err)
 	}
+	return f
+}
+
+func lintText(t *testing.T, src string) []string {
+	t.Helper()
 	var out []string
-	for _, fd := range lint(f) {
+	for _, fd := range lint(resolvedFile(t, src, 0)) {
 		out = append(out, fd.String())
 	}
 	return out

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"go.starlark.net/resolve"
-	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 )
 
@@ -16,16 +14,8 @@ import (
 // "LINE:COL CATEGORY" (or the whole message with full).
 func genericText(t *testing.T, src string, full bool) []string {
 	t.Helper()
-	f, err := dialect.Parse("guard.star", src, syntax.RetainComments)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pre := predeclared(nil)
-	if err := resolve.File(f, pre.Has, starlark.Universe.Has); err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for _, fd := range genericLint(f) {
+	for _, fd := range genericLint(resolvedFile(t, src, syntax.RetainComments)) {
 		if full {
 			out = append(out, fd.String())
 			continue
