@@ -417,7 +417,7 @@ func (a *app) commands() *ffcli.Command {
 		Name:       "list",
 		ShortUsage: "infra-guard list [flags] [SCRIPT]",
 		ShortHelp:  "list the checks SCRIPT registers, with their tags and timeouts",
-		FlagSet:    a.flagSet("list", a.logFlags, a.libFlags),
+		FlagSet:    a.flagSet("list", a.logFlags, a.libFlags, a.loadTimeoutFlag),
 		Exec:       a.execList,
 	})
 	root := &ffcli.Command{

@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -180,7 +181,25 @@ func (a *app) reportTo(format string, opts report.Options, w io.Writer, rep *res
 	return r.Report(w, rep)
 }
 
+// loadTimeoutFlag is --timeout for the commands that execute a script's
+// top level but none of its checks (vet, list): a builtin can hold the
+// load phase there as in run, whose default they share.
+func (a *app) loadTimeoutFlag(fs *flag.FlagSet) {
+	a.timeout = 5 * time.Minute
+	fs.Var(&flagValue[time.Duration]{dst: &a.timeout, parse: durationAtLeast(0)}, "timeout", "deadline for loading the script; 0 for none")
+}
+
+// loadDeadline bounds ctx by --timeout for command name.
+func (a *app) loadDeadline(ctx context.Context, name string) (context.Context, context.CancelFunc) {
+	if a.timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeoutCause(ctx, a.timeout, fmt.Errorf("%s deadline reached (--timeout %s)", name, a.timeout))
+}
+
 func (a *app) execList(ctx context.Context, args []string) error {
+	ctx, cancel := a.loadDeadline(ctx, "list")
+	defer cancel()
 	logger, s, err := a.prepare(args)
 	if err != nil {
 		return err

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
@@ -20,10 +19,8 @@ import (
 
 func (a *app) vetCommand() *ffcli.Command {
 	format := "text"
-	timeout := 5 * time.Minute // as run's: vet executes the script's top level too
-	fs := a.flagSet("vet", a.logFlags, a.libFlags)
+	fs := a.flagSet("vet", a.logFlags, a.libFlags, a.loadTimeoutFlag)
 	fs.Var(&flagValue[string]{dst: &format, parse: oneOf("text", "json", "github")}, "format", "findings as text, json (file, line, col, severity, msg) or github (workflow annotations)")
-	fs.Var(&flagValue[time.Duration]{dst: &timeout, parse: durationAtLeast(0)}, "timeout", "deadline for vet, loading the script included; 0 for none")
 	return a.command(&ffcli.Command{
 		Name:       "vet",
 		ShortUsage: "infra-guard vet [flags] [SCRIPT]",
@@ -33,11 +30,8 @@ func (a *app) vetCommand() *ffcli.Command {
 			"Exits 0 when clean (notes only), 1 with warnings, 3 with errors.",
 		FlagSet: fs,
 		Exec: func(ctx context.Context, args []string) error {
-			if timeout > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeoutCause(ctx, timeout, fmt.Errorf("vet deadline reached (--timeout %s)", timeout))
-				defer cancel()
-			}
+			ctx, cancel := a.loadDeadline(ctx, "vet")
+			defer cancel()
 			return a.execVet(ctx, args, format)
 		},
 	})
