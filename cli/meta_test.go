@@ -140,7 +140,7 @@ func TestBashCompletion(t *testing.T) {
 		{[]string{"--log-level", "w"}, []string{"warn"}},
 		{[]string{"--timeout", "5s", "v"}, []string{"version", "vet"}},
 		{[]string{"--timeout", ""}, nil},
-		{[]string{"list", "--"}, []string{"--lib", "--log-format", "--log-level", "--max-steps"}},
+		{[]string{"list", "--"}, []string{"--lib", "--log-format", "--log-level", "--max-steps", "--timeout"}},
 		{[]string{"vet", "--format", ""}, []string{"github", "json", "text"}},
 		{[]string{"libs", ""}, []string{"add", "fetch"}},
 		{[]string{"run", "--w"}, []string{"--wait", "--warn-ok"}},
