@@ -109,17 +109,8 @@ timeit() {
 	"$tmp/timeit" -n "$runs" -warmup "$2" "${args[@]}"
 }
 
-field() { # field NAME LINE
-	local kv
-	for kv in $2; do
-		if [[ "$kv" == "$1="* ]]; then
-			echo "${kv#*=}"
-			return
-		fi
-	done
-	echo "bench/formats/run.sh: no $1 in '$2'" >&2
-	return 1
-}
+# shellcheck source=bench/field.sh
+source "$root/bench/field.sh"
 
 echo "timing $runs runs of each at 10,000 checks, then at 100,000 (load average $load1 on $cores cores) ..." >&2
 mapfile -t small < <(timeit 10000 1)
